@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Reflection;
+using FusionBench.Cli.Commands;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FusionBench.Cli;
+
+/// <summary>The <c>fusionbench</c> command line, runnable in-process (the tests call <see cref="Run"/>).</summary>
+public static class CliApp
+{
+    /// <summary>Parses and runs one command line; returns the process exit code (0 on success).</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken = default)
+    {
+        var plugins = new Option<string[]>("--plugin")
+        {
+            Description = "A .NET assembly with IFusionBenchPlugin implementations that register more methods (repeatable).",
+            Recursive = true,
+        };
+        var root = new RootCommand("fusionbench: deep model fusion (FusionBench's methods) for .NET.");
+        root.Options.Add(plugins);
+        var context = new CliContext(stdout, stderr, cancellationToken, parse => BuildServices(parse.GetValue(plugins)));
+        root.Subcommands.Add(MergeCommand.Create(context));
+        root.Subcommands.Add(ListCommand.Create(context));
+        root.Subcommands.Add(DescribeCommand.Create(context));
+        var parse = root.Parse(args);
+        return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    internal static ServiceProvider BuildServices(string[]? pluginPaths)
+    {
+        var services = new ServiceCollection();
+        var builder = services.AddFusionBench();
+        foreach (var path in pluginPaths ?? Array.Empty<string>())
+        {
+            if (!File.Exists(path)) throw new CliException($"Plug-in assembly not found: {path}");
+            var assembly = Assembly.LoadFrom(Path.GetFullPath(path));
+            var types = assembly.GetExportedTypes()
+                .Where(t => typeof(IFusionBenchPlugin).IsAssignableFrom(t) && !t.IsAbstract && t.GetConstructor(Type.EmptyTypes) is not null)
+                .ToList();
+            if (types.Count == 0) throw new CliException($"{path} has no public IFusionBenchPlugin with a parameterless constructor.");
+            foreach (var t in types) ((IFusionBenchPlugin)Activator.CreateInstance(t)!).Configure(builder);
+        }
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+    }
+}
+
+/// <summary>An error in what the user asked for; printed without a stack trace.</summary>
+internal sealed class CliException(string message) : Exception(message);
+
+internal sealed record CliContext(TextWriter Out, TextWriter Error, CancellationToken CancellationToken, Func<ParseResult, ServiceProvider> Services);

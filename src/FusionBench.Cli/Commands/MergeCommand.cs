@@ -1,0 +1,101 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using FusionBench.Core;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.ModelPools;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FusionBench.Cli.Commands;
+
+internal static class MergeCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var method = new Option<string>("--method") { Description = "The fusion method (see `fusionbench list`).", Required = true };
+        var pretrained = new Option<string?>("--pretrained") { Description = "The pretrained (base) checkpoint: .safetensors, a Hugging Face folder, or .bin/.pt." };
+        var models = new Option<string[]>("--model")
+        {
+            Description = "A fine-tuned checkpoint as NAME=PATH (repeatable; NAME defaults to the file or folder name).",
+            Required = true,
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var sets = new Option<string[]>("--set") { Description = "A method parameter as KEY=VALUE, e.g. scaling_factor=0.4 or weights=[0.2,0.8] (repeatable)." };
+        var output = new Option<string>("--output") { Description = "Where to write: a .safetensors file, a .bin/.pt file, or a folder (Hugging Face layout).", Required = true };
+        var maxShard = new Option<string>("--max-shard-size") { Description = "Largest shard when writing a folder, e.g. 5GB or 500MB.", DefaultValueFactory = _ => "5GB" };
+        var command = new Command("merge", "Merge checkpoints with a fusion method and write the merged weights.")
+        {
+            method, pretrained, models, sets, output, maxShard,
+        };
+        command.SetAction(parse => CommandRunner.Run(context, () =>
+        {
+            using var services = context.Services(parse);
+            var provider = services.GetRequiredService<IFusionAlgorithmProvider>();
+            var parameters = (parse.GetValue(sets) ?? Array.Empty<string>()).Select(s => SplitPair(s, "--set", "KEY=VALUE")).ToList();
+            // Resolve the method and its parameters before opening any checkpoint: a typo fails fast.
+            var algorithm = provider.Create(parse.GetValue(method)!, parameters);
+            long shardBytes = ParseSize(parse.GetValue(maxShard)!);
+            string outputPath = parse.GetValue(output)!;
+            var modelPairs = parse.GetValue(models)!.Select(ParseModel).ToList();
+
+            using var pool = ModelPool.FromCheckpoints(parse.GetValue(pretrained), modelPairs);
+            using var progress = new ProgressReporter(context.Error, "merging");
+            using var counted = CountingPool.Wrap(pool, progress);
+            FusionResult result;
+            using (result = algorithm.Fuse(counted, context.CancellationToken))
+            {
+                progress.Stop();
+                string peak = result.PeakMemoryBytes is long p ? $", peak memory {Bytes(p)}" : "";
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Merged {pool.ModelNames.Count} model(s) with {result.Method.Name} ({FormatParameters(result.Parameters)}) in {result.WallTime.TotalSeconds:F2} s{peak}."));
+                var sw = Stopwatch.StartNew();
+                Checkpoint.Save(result.Weights, outputPath, shardBytes, context.CancellationToken);
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Wrote {outputPath} ({result.Weights.Count} tensors, {Bytes(result.Weights.ByteCount)}) in {sw.Elapsed.TotalSeconds:F2} s."));
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static KeyValuePair<string, string> ParseModel(string text)
+    {
+        int eq = text.IndexOf('=');
+        if (eq > 0) return new(text[..eq], text[(eq + 1)..]);
+        string trimmed = text.TrimEnd('/', '\\');
+        string name = Directory.Exists(trimmed) ? Path.GetFileName(trimmed) : Path.GetFileNameWithoutExtension(trimmed);
+        return new(name, text);
+    }
+
+    internal static KeyValuePair<string, string> SplitPair(string text, string option, string shape)
+    {
+        int eq = text.IndexOf('=');
+        if (eq <= 0) throw new CliException($"{option} expects {shape}, got '{text}'.");
+        return new(text[..eq].Trim(), text[(eq + 1)..].Trim());
+    }
+
+    internal static long ParseSize(string text)
+    {
+        string t = text.Trim().ToUpperInvariant();
+        (string suffix, long factor)[] units = { ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000), ("B", 1) };
+        foreach (var (suffix, factor) in units)
+        {
+            if (!t.EndsWith(suffix, StringComparison.Ordinal)) continue;
+            if (double.TryParse(t[..^suffix.Length], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0) return (long)(v * factor);
+            break;
+        }
+        if (long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out long b) && b > 0) return b;
+        throw new CliException($"--max-shard-size expects a size such as 5GB, 500MB or a byte count, got '{text}'.");
+    }
+
+    private static string FormatParameters(IReadOnlyDictionary<string, object?> parameters) =>
+        parameters.Count == 0 ? "no parameters" : string.Join(", ", parameters.Select(p => $"{p.Key}={FusionParameterValue.Format(p.Value)}"));
+
+    internal static string Bytes(long bytes) => bytes switch
+    {
+        >= 1_000_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e9:F2} GB"),
+        >= 1_000_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e6:F1} MB"),
+        >= 1_000 => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1e3:F1} kB"),
+        _ => $"{bytes} B",
+    };
+}

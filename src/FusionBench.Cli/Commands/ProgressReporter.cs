@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Globalization;
+using TorchSharp;
+using FusionBench.Core;
+
+namespace FusionBench.Cli.Commands;
+
+/// <summary>Prints elapsed time and bytes read to stderr every two seconds while long work runs.</summary>
+internal sealed class ProgressReporter : IDisposable
+{
+    private readonly TextWriter _writer;
+    private readonly string _what;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly Timer _timer;
+    private long _bytes;
+    private int _stopped;
+
+    public ProgressReporter(TextWriter writer, string what)
+    {
+        _writer = writer;
+        _what = what;
+        _timer = new Timer(_ => Report(), null, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+    }
+
+    public void AddBytes(long bytes) => Interlocked.Add(ref _bytes, bytes);
+
+    private void Report()
+    {
+        if (Volatile.Read(ref _stopped) != 0) return;
+        lock (_writer)
+            _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {_what}: {_clock.Elapsed.TotalSeconds:F0} s elapsed, {MergeCommand.Bytes(Interlocked.Read(ref _bytes))} of weights read"));
+    }
+
+    public void Stop()
+    {
+        Interlocked.Exchange(ref _stopped, 1);
+        _timer.Change(Timeout.Infinite, Timeout.Infinite);
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _timer.Dispose();
+    }
+}
+
+/// <summary>A model pool that counts the bytes its sources hand out, for progress.</summary>
+internal sealed class CountingPool : IModelPool, IDisposable
+{
+    private readonly IModelPool _inner;
+    private readonly Dictionary<string, IWeightSource> _models;
+
+    private CountingPool(IModelPool inner, ProgressReporter progress)
+    {
+        _inner = inner;
+        Pretrained = inner.Pretrained is null ? null : new CountingSource(inner.Pretrained, progress);
+        _models = inner.ModelNames.ToDictionary(n => n, n => (IWeightSource)new CountingSource(inner.GetModel(n), progress));
+    }
+
+    public static CountingPool Wrap(IModelPool inner, ProgressReporter progress) => new(inner, progress);
+
+    public IWeightSource? Pretrained { get; }
+
+    public IReadOnlyList<string> ModelNames => _inner.ModelNames;
+
+    public IWeightSource GetModel(string name) => _models.TryGetValue(name, out var m) ? m : _inner.GetModel(name);
+
+    public void Dispose() { } // the wrapped pool owns the sources
+
+    private sealed class CountingSource(IWeightSource inner, ProgressReporter progress) : IWeightSource
+    {
+        public string Name => inner.Name;
+        public IReadOnlyList<string> TensorNames => inner.TensorNames;
+        public bool Contains(string tensorName) => inner.Contains(tensorName);
+        public TensorInfo GetInfo(string tensorName) => inner.GetInfo(tensorName);
+
+        public torch.Tensor Read(string tensorName)
+        {
+            var t = inner.Read(tensorName);
+            progress.AddBytes(t.NumberOfElements * t.ElementSize);
+            return t;
+        }
+
+        public void Dispose() { }
+    }
+}

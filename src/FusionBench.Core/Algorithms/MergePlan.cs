@@ -1,0 +1,104 @@
+using TorchSharp;
+
+namespace FusionBench.Core.Algorithms;
+
+/// <summary>
+/// The checked layout of a merge: which tensors to produce, in what order and dtype, from which models. Built before
+/// any tensor is computed, so a name or shape mismatch fails before work (and output) starts.
+/// </summary>
+internal sealed class MergePlan
+{
+    private MergePlan(IWeightSource reference, IWeightSource? pretrained, IReadOnlyList<string> modelNames,
+        IReadOnlyList<IWeightSource> models, Dictionary<string, TensorInfo> infos)
+    {
+        Reference = reference;
+        Pretrained = pretrained;
+        ModelNames = modelNames;
+        Models = models;
+        Infos = infos;
+    }
+
+    /// <summary>The model whose tensor order and dtypes the output takes: the pretrained model, else the first model.</summary>
+    public IWeightSource Reference { get; }
+
+    public IWeightSource? Pretrained { get; }
+
+    public IReadOnlyList<string> ModelNames { get; }
+
+    public IReadOnlyList<IWeightSource> Models { get; }
+
+    public IReadOnlyList<string> TensorNames => Reference.TensorNames;
+
+    public IReadOnlyDictionary<string, TensorInfo> Infos { get; }
+
+    public int Count => Models.Count;
+
+    public bool IsFloat(string name) => Infos[name].IsFloatingPoint;
+
+    /// <summary>float64 tensors are merged in float64; every other floating type in float32.</summary>
+    public torch.ScalarType ComputeType(string name) => Infos[name].DType == torch.ScalarType.Float64 ? torch.ScalarType.Float64 : torch.ScalarType.Float32;
+
+    /// <summary>Checks the pool and builds the plan.</summary>
+    /// <param name="pool">The pool.</param>
+    /// <param name="method">The method's name, for messages.</param>
+    /// <param name="requirePretrained">Whether the method needs the pretrained model.</param>
+    /// <param name="modelNames">Which fine-tuned models to use; all of the pool's when null.</param>
+    public static MergePlan Create(IModelPool pool, string method, bool requirePretrained, IReadOnlyList<string>? modelNames = null)
+    {
+        var names = modelNames ?? pool.ModelNames;
+        if (names.Count == 0) throw new FusionException($"Method '{method}' needs at least one fine-tuned model; the pool has none.");
+        if (requirePretrained && pool.Pretrained is null)
+            throw new FusionException($"Method '{method}' needs the pretrained model; the pool has none.");
+        var models = names.Select(pool.GetModel).ToList();
+        var reference = pool.Pretrained ?? models[0];
+        string referenceLabel = pool.Pretrained is not null ? $"the pretrained model ({reference.Name})" : $"model '{names[0]}' ({reference.Name})";
+
+        var infos = new Dictionary<string, TensorInfo>(StringComparer.Ordinal);
+        foreach (var t in reference.TensorNames) infos[t] = reference.GetInfo(t);
+        for (int i = 0; i < models.Count; i++)
+        {
+            var m = models[i];
+            if (ReferenceEquals(m, reference)) continue;
+            string label = $"model '{names[i]}' ({m.Name})";
+            foreach (var t in reference.TensorNames)
+            {
+                if (!m.Contains(t))
+                    throw new FusionException($"Tensor '{t}' is in {referenceLabel} but missing from {label}.");
+                var info = m.GetInfo(t);
+                var want = infos[t];
+                if (!info.Shape.AsSpan().SequenceEqual(want.Shape))
+                    throw new FusionException($"Tensor '{t}' has shape {want.ShapeText} in {referenceLabel} but {info.ShapeText} in {label}.");
+                if (info.IsFloatingPoint != want.IsFloatingPoint)
+                    throw new FusionException($"Tensor '{t}' is {want.DType} in {referenceLabel} but {info.DType} in {label}.");
+            }
+            if (m.TensorNames.Count != reference.TensorNames.Count)
+            {
+                string extra = m.TensorNames.First(n => !infos.ContainsKey(n));
+                throw new FusionException($"Tensor '{extra}' is in {label} but missing from {referenceLabel}.");
+            }
+        }
+        return new MergePlan(reference, pool.Pretrained, names, models, infos);
+    }
+
+    /// <summary>Reads a tensor of one source in the compute dtype. May alias the source: do not modify it in place.</summary>
+    public torch.Tensor ReadCompute(IWeightSource source, string name)
+    {
+        var t = source.Read(name);
+        var type = ComputeType(name);
+        if (t.dtype == type) return t;
+        var converted = t.to(type);
+        t.Dispose();
+        return converted;
+    }
+
+    /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>
+    public torch.Tensor ToOutput(string name, torch.Tensor computed) =>
+        computed.dtype == Infos[name].DType ? computed : computed.to(Infos[name].DType);
+
+    /// <summary>A copy of a non-float tensor (integer buffers) from the pretrained model, else the reference model.</summary>
+    public torch.Tensor CopyUnmerged(string name)
+    {
+        using var t = Reference.Read(name);
+        return t.clone();
+    }
+}

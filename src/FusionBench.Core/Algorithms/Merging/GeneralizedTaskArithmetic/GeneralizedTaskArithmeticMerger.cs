@@ -1,0 +1,200 @@
+using System.Text;
+using FusionBench.Core.TaskVectors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
+
+/// <summary>DARE's random drop of task-vector entries.</summary>
+internal sealed record DareStep(double SparsityRatio, bool Rescale, long Seed);
+
+/// <summary>TIES's trim, sign election and disjoint merge.</summary>
+internal sealed record TiesStep(double Threshold, MergeFunction MergeFunction);
+
+/// <summary>
+/// One pipeline for the task-vector family, as MergeKit composes it: task vectors τᵢ = θᵢ − θ₀, optionally DARE-dropped,
+/// optionally TIES-trimmed/elected/disjoint-merged (else summed), then θ* = θ₀ + λ·merged. Task arithmetic, TIES,
+/// DARE task arithmetic and DARE TIES are presets of it.
+/// </summary>
+internal static class GeneralizedTaskArithmeticMerger
+{
+    public static StateDict Merge(MergePlan plan, double scalingFactor, DareStep? dare, TiesStep? ties,
+        IReadOnlyCollection<string> removeKeys, CancellationToken ct)
+    {
+        var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
+        var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
+        var merged = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
+
+        // TIES's trim threshold is chosen over each whole task vector (FusionBench flattens the model), so it needs a
+        // first pass over every tensor of each model before any tensor can be merged.
+        IReadOnlyList<double?>? thresholds = ties is null ? null : ModelThresholds(plan, merged, dare, ties.Threshold, ct);
+        var zeroSignFixes = new List<ZeroSignFix>();
+        double electedSignTotal = 0;
+
+        var output = new StateDict("merged");
+        try
+        {
+            var mergedSet = new HashSet<string>(merged, StringComparer.Ordinal);
+            Tensor? scratch = null;
+            foreach (var name in plan.TensorNames)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                if (!mergedSet.Contains(name))
+                {
+                    output.Add(name, plan.CopyUnmerged(name)); // non-float buffers and remove_keys keep θ₀
+                    continue;
+                }
+                var shape = plan.Infos[name].Shape;
+                var p = plan.ReadCompute(pre, name).flatten();
+                Tensor acc;
+                if (ties is null && dare is null)
+                {
+                    // Plain task arithmetic: cache-blocked Σ τᵢ with no task-vector buffer per model.
+                    acc = zeros_like(p);
+                    if (scratch is null || scratch.dtype != p.dtype)
+                    {
+                        scratch?.Dispose();
+                        scratch = empty(TaskVectorKernels.ChunkElements, p.dtype);
+                        scratch.DetachFromDisposeScope();
+                    }
+                    var models = plan.Models.Select(m => plan.ReadCompute(m, name).flatten()).ToList();
+                    TaskVectorKernels.AccumulateTaskVectors(acc, p, models, scratch);
+                }
+                else
+                {
+                    var tv = TaskVectorMatrix(plan, name, p, dare);
+                    if (ties is null)
+                    {
+                        acc = tv.sum(dim: 0);
+                    }
+                    else
+                    {
+                        TaskVectorKernels.Trim(tv, thresholds!);
+                        var sign = TaskVectorKernels.ElectSign(tv);
+                        electedSignTotal += sign.sum().ToDouble();
+                        acc = TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction);
+                        // Where the elected sign is 0 the entries still to be kept depend on the model-wide majority
+                        // sign, known only after the last tensor. Such entries are rare (exact cancellation); keep them.
+                        var pending = sign.eq(0).logical_and_(tv.ne(0).any(0));
+                        if (pending.any().ToBoolean())
+                        {
+                            var idx = pending.nonzero().flatten();
+                            zeroSignFixes.Add(new ZeroSignFix(name, Keep(idx), Keep(tv.index_select(1, idx)), Keep(p.index_select(0, idx))));
+                        }
+                    }
+                }
+                acc.mul_(scalingFactor).add_(p);
+                output.Add(name, plan.ToOutput(name, acc.view(shape)).contiguous());
+            }
+            scratch?.Dispose();
+
+            if (ties is not null) ApplyZeroSignFixes(output, plan, zeroSignFixes, Math.Sign(electedSignTotal), ties.MergeFunction, scalingFactor);
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var f in zeroSignFixes) f.Dispose();
+        }
+    }
+
+    private static Tensor Keep(Tensor t)
+    {
+        t.DetachFromDisposeScope();
+        return t;
+    }
+
+    /// <summary>[N, n] task vectors of one tensor, DARE-dropped when asked.</summary>
+    private static Tensor TaskVectorMatrix(MergePlan plan, string name, Tensor pre, DareStep? dare)
+    {
+        var tv = empty(plan.Count, pre.shape[0], dtype: pre.dtype);
+        for (int i = 0; i < plan.Count; i++)
+        {
+            var row = tv[i];
+            row.copy_(plan.ReadCompute(plan.Models[i], name).flatten()).sub_(pre);
+            if (dare is not null)
+            {
+                using var g = new Generator((ulong)DareSeed(dare.Seed, i, name));
+                TaskVectorKernels.RandomDrop(row, dare.SparsityRatio, dare.Rescale, g);
+            }
+        }
+        return tv;
+    }
+
+    /// <summary>
+    /// The seed of DARE's mask for model <paramref name="modelIndex"/> and one tensor: FNV-1a (64-bit) of
+    /// "seed/modelIndex/tensorName", top bit cleared. Per-tensor seeds make the result independent of read order.
+    /// </summary>
+    internal static long DareSeed(long seed, int modelIndex, string tensorName)
+    {
+        ulong h = 14695981039346656037UL;
+        foreach (byte b in Encoding.UTF8.GetBytes($"{seed}/{modelIndex}/{tensorName}"))
+        {
+            h ^= b;
+            h *= 1099511628211UL;
+        }
+        return (long)(h & 0x7FFF_FFFF_FFFF_FFFFUL);
+    }
+
+    /// <summary>Pass 1 of TIES: per model, the magnitude threshold over its whole (DARE-dropped) task vector.</summary>
+    private static IReadOnlyList<double?> ModelThresholds(MergePlan plan, IReadOnlyList<string> names, DareStep? dare, double threshold, CancellationToken ct)
+    {
+        var pre = plan.Pretrained!;
+        long total = names.Sum(n => plan.Infos[n].ElementCount);
+        var type = names.Any(n => plan.ComputeType(n) == ScalarType.Float64) ? ScalarType.Float64 : ScalarType.Float32;
+        var result = new double?[plan.Count];
+        using var magnitudes = empty(total, dtype: type);
+        for (int i = 0; i < plan.Count; i++)
+        {
+            long offset = 0;
+            foreach (var name in names)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var p = plan.ReadCompute(pre, name).flatten();
+                var slot = magnitudes.narrow(0, offset, p.shape[0]);
+                var tv = plan.ReadCompute(plan.Models[i], name).flatten().sub(p);
+                if (dare is not null)
+                {
+                    using var g = new Generator((ulong)DareSeed(dare.Seed, i, name));
+                    TaskVectorKernels.RandomDrop(tv, dare.SparsityRatio, dare.Rescale, g);
+                }
+                slot.copy_(tv).abs_();
+                offset += p.shape[0];
+            }
+            result[i] = TaskVectorKernels.KeepThreshold(magnitudes, threshold);
+        }
+        return result;
+    }
+
+    private sealed record ZeroSignFix(string Name, Tensor Index, Tensor TaskVectors, Tensor Pretrained) : IDisposable
+    {
+        public void Dispose()
+        {
+            Index.Dispose();
+            TaskVectors.Dispose();
+            Pretrained.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// FusionBench fills a zero elected sign with the sign of the sum of all elected signs over the model (0 stays 0);
+    /// recompute the few entries where that choice changes the result.
+    /// </summary>
+    private static void ApplyZeroSignFixes(StateDict output, MergePlan plan, List<ZeroSignFix> fixes, int majority, MergeFunction mergeFunction, double scalingFactor)
+    {
+        foreach (var fix in fixes)
+        {
+            using var scope = NewDisposeScope();
+            var sign = full(fix.Index.shape[0], (double)majority, dtype: fix.TaskVectors.dtype);
+            var values = TaskVectorKernels.DisjointMerge(fix.TaskVectors, sign, mergeFunction).mul_(scalingFactor).add_(fix.Pretrained);
+            var target = output[fix.Name].view(-1);
+            target.index_copy_(0, fix.Index, values.to(target.dtype));
+        }
+    }
+}

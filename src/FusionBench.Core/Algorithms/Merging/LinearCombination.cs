@@ -1,0 +1,40 @@
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Algorithms.Merging;
+
+/// <summary>θ* = (Σᵢ wᵢ θᵢ) / divisor per tensor, accumulated in place; non-float tensors are copied.</summary>
+internal static class LinearCombination
+{
+    public static StateDict Merge(MergePlan plan, double[] weights, double divisor, CancellationToken ct)
+    {
+        var output = new StateDict("merged");
+        try
+        {
+            foreach (var name in plan.TensorNames)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                if (!plan.IsFloat(name))
+                {
+                    output.Add(name, plan.CopyUnmerged(name));
+                    continue;
+                }
+                Tensor? acc = null;
+                for (int i = 0; i < plan.Count; i++)
+                {
+                    var t = plan.ReadCompute(plan.Models[i], name);
+                    if (acc is null) acc = t.mul(weights[i]);
+                    else acc.add_(t, alpha: weights[i]);
+                }
+                if (divisor != 1.0) acc!.div_(divisor);
+                output.Add(name, plan.ToOutput(name, acc!));
+            }
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+}

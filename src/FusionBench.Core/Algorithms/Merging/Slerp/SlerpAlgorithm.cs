@@ -1,0 +1,52 @@
+using FusionBench.Core.TaskVectors;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Algorithms.Merging.Slerp;
+
+/// <summary>
+/// <c>slerp</c> with MergeKit's semantics: per tensor, flattened, spherical interpolation from the pretrained model
+/// (v0) to one fine-tuned model (v1) by <c>t</c>; linear interpolation where the directions are nearly parallel
+/// (|cos| &gt; 0.9995).
+/// </summary>
+public sealed class SlerpAlgorithm(SlerpOptions options) : FusionAlgorithm<SlerpOptions>(options)
+{
+    /// <inheritdoc />
+    public override FusionAlgorithmInfo Info { get; } = new("slerp", "SLERP", FusionCategory.Merging,
+        "https://dl.acm.org/doi/10.1145/325165.325242", "Spherical linear interpolation between the pretrained model and one fine-tuned model, tensor by tensor.");
+
+    /// <inheritdoc />
+    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    {
+        string model = Options.Model ?? (modelPool.ModelNames.Count == 1
+            ? modelPool.ModelNames[0]
+            : throw new FusionParameterException(Info.Name, "model",
+                $"Method 'slerp' interpolates between the pretrained model and one fine-tuned model; the pool has {modelPool.ModelNames.Count} " +
+                $"({string.Join(", ", modelPool.ModelNames)}). Choose one with model=NAME."));
+        if (!modelPool.ModelNames.Contains(model))
+            throw new FusionParameterException(Info.Name, "model", $"Parameter 'model' of 'slerp' is '{model}', which is not in the pool ({string.Join(", ", modelPool.ModelNames)}).");
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true, new[] { model });
+        var output = new StateDict("merged");
+        try
+        {
+            foreach (var name in plan.TensorNames)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                if (!plan.IsFloat(name))
+                {
+                    output.Add(name, plan.CopyUnmerged(name));
+                    continue;
+                }
+                var v0 = plan.ReadCompute(plan.Pretrained!, name);
+                var v1 = plan.ReadCompute(plan.Models[0], name);
+                output.Add(name, plan.ToOutput(name, TaskVectorKernels.Slerp(Options.T, v0, v1)));
+            }
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
+using FusionBench.Core.Algorithms.Merging.DareTiesMerging;
+using FusionBench.Core.Algorithms.Merging.SimpleAverage;
+using FusionBench.Core.Algorithms.Merging.Slerp;
+using FusionBench.Core.Algorithms.Merging.TaskArithmetic;
+using FusionBench.Core.Algorithms.Merging.TiesMerging;
+using FusionBench.Core.Algorithms.Merging.WeightedAverage;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the built-in data-free merging methods (each through <see cref="FusionBenchBuilderExtensions.AddAlgorithm{TAlgorithm, TOptions}"/>).</summary>
+public static class FusionBenchMergingBuilderExtensions
+{
+    /// <summary>Registers <c>simple_average</c>.</summary>
+    public static IFusionBenchBuilder AddSimpleAverage(this IFusionBenchBuilder builder, string name = "simple_average", Action<SimpleAverageOptions>? configure = null) =>
+        builder.AddAlgorithm<SimpleAverageAlgorithm, SimpleAverageOptions>(name, configure);
+
+    /// <summary>Registers <c>weighted_average</c>.</summary>
+    public static IFusionBenchBuilder AddWeightedAverage(this IFusionBenchBuilder builder, string name = "weighted_average", Action<WeightedAverageOptions>? configure = null) =>
+        builder.AddAlgorithm<WeightedAverageAlgorithm, WeightedAverageOptions>(name, configure);
+
+    /// <summary>Registers <c>task_arithmetic</c>.</summary>
+    public static IFusionBenchBuilder AddTaskArithmetic(this IFusionBenchBuilder builder, string name = "task_arithmetic", Action<TaskArithmeticOptions>? configure = null) =>
+        builder.AddAlgorithm<TaskArithmeticAlgorithm, TaskArithmeticOptions>(name, configure);
+
+    /// <summary>Registers <c>ties_merging</c>.</summary>
+    public static IFusionBenchBuilder AddTiesMerging(this IFusionBenchBuilder builder, string name = "ties_merging", Action<TiesMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<TiesMergingAlgorithm, TiesMergingOptions>(name, configure);
+
+    /// <summary>Registers <c>dare_task_arithmetic</c>.</summary>
+    public static IFusionBenchBuilder AddDareTaskArithmetic(this IFusionBenchBuilder builder, string name = "dare_task_arithmetic", Action<DareTaskArithmeticOptions>? configure = null) =>
+        builder.AddAlgorithm<DareTaskArithmeticAlgorithm, DareTaskArithmeticOptions>(name, configure);
+
+    /// <summary>Registers <c>dare_ties_merging</c>.</summary>
+    public static IFusionBenchBuilder AddDareTiesMerging(this IFusionBenchBuilder builder, string name = "dare_ties_merging", Action<DareTiesMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<DareTiesMergingAlgorithm, DareTiesMergingOptions>(name, configure);
+
+    /// <summary>Registers <c>slerp</c>.</summary>
+    public static IFusionBenchBuilder AddSlerp(this IFusionBenchBuilder builder, string name = "slerp", Action<SlerpOptions>? configure = null) =>
+        builder.AddAlgorithm<SlerpAlgorithm, SlerpOptions>(name, configure);
+}

@@ -1,0 +1,136 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.TaskVectors;
+
+/// <summary>
+/// The tensor kernels of task-vector merging. Each takes and returns tensors and does no I/O, so each is tested with
+/// exact numbers on tiny inputs. Kernels that allocate return tensors the caller owns.
+/// </summary>
+internal static class TaskVectorKernels
+{
+    /// <summary>Elements per chunk for the cache-blocked accumulation (256 KiB of float32).</summary>
+    public const long ChunkElements = 1 << 16;
+
+    /// <summary>
+    /// <c>acc += Σᵢ (modelsᵢ − pre)</c> for 1-D tensors of equal length, computed chunk by chunk so the difference
+    /// buffer stays in cache: memory traffic is one read of every input and one write of <paramref name="acc"/>,
+    /// and each task vector is formed exactly (as FusionBench does) rather than as Σ θᵢ − N θ₀, which would cancel.
+    /// </summary>
+    public static void AccumulateTaskVectors(Tensor acc, Tensor pre, IReadOnlyList<Tensor> models, Tensor scratch)
+    {
+        long n = acc.shape[0];
+        for (long off = 0; off < n; off += ChunkElements)
+        {
+            long len = Math.Min(ChunkElements, n - off);
+            using var a = acc.narrow(0, off, len);
+            using var p = pre.narrow(0, off, len);
+            using var s = scratch.narrow(0, 0, len);
+            foreach (var m in models)
+            {
+                using var mc = m.narrow(0, off, len);
+                s.copy_(mc).sub_(p);
+                a.add_(s);
+            }
+        }
+    }
+
+    /// <summary>
+    /// FusionBench's TIES trim threshold: the magnitude an entry needs to stay, so that the top <paramref name="threshold"/>
+    /// percent of <paramref name="absValues"/> are kept (ties with the threshold all stay). <paramref name="threshold"/>
+    /// above 1 is a percentage, at most 1 a fraction, as in FusionBench. Returns null when everything stays.
+    /// </summary>
+    /// <param name="absValues">Magnitudes, 1-D. Its order is not changed.</param>
+    /// <param name="threshold">Percent (or fraction) of entries to keep.</param>
+    public static double? KeepThreshold(Tensor absValues, double threshold)
+    {
+        double fraction = threshold > 1 ? threshold / 100.0 : threshold;
+        long d = absValues.shape[0];
+        long k = d - (long)Math.Floor(d * fraction); // the k-th smallest magnitude is the smallest one kept
+        if (k <= 0 || d == 0) return null;
+        var (values, indexes) = absValues.kthvalue(k, 0, false);
+        using (values)
+        using (indexes)
+            return values.ToDouble();
+    }
+
+    /// <summary>Zeroes, in place, the entries of each row of <paramref name="taskVectors"/> whose magnitude is below that row's threshold.</summary>
+    /// <param name="taskVectors">[N, n] task vectors; modified in place.</param>
+    /// <param name="thresholds">One threshold per row; null keeps the row whole.</param>
+    public static void Trim(Tensor taskVectors, IReadOnlyList<double?> thresholds)
+    {
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < thresholds.Count; i++)
+        {
+            if (thresholds[i] is not double thr) continue;
+            var row = taskVectors[i];
+            row.masked_fill_(row.abs().lt(thr), 0);
+        }
+    }
+
+    /// <summary>TIES sign election: the sign of the summed (trimmed) task vectors per entry, 0 where they sum to 0.</summary>
+    public static Tensor ElectSign(Tensor taskVectors) => taskVectors.sum(dim: 0).sign_();
+
+    /// <summary>
+    /// TIES disjoint merge: keeps the entries whose sign agrees with <paramref name="sign"/> (where the sign is 0, the
+    /// negative entries, as FusionBench's <c>torch.where(sign &gt; 0, T &gt; 0, T &lt; 0)</c> does) and aggregates them.
+    /// </summary>
+    /// <param name="taskVectors">[N, n] trimmed task vectors; not modified.</param>
+    /// <param name="sign">[n] elected signs in {−1, 0, 1}.</param>
+    /// <param name="mergeFunction">sum, mean over the kept non-zero entries, or max magnitude × sign.</param>
+    public static Tensor DisjointMerge(Tensor taskVectors, Tensor sign, MergeFunction mergeFunction)
+    {
+        using var scope = NewDisposeScope();
+        var keep = where(sign.gt(0).unsqueeze(0), taskVectors.gt(0), taskVectors.lt(0));
+        var selected = taskVectors.mul(keep);
+        Tensor merged = mergeFunction switch
+        {
+            MergeFunction.Sum => selected.sum(dim: 0),
+            MergeFunction.Mean => selected.sum(dim: 0).div_(selected.ne(0).sum(dim: 0).clamp_min(1).to(selected.dtype)),
+            MergeFunction.Max => selected.abs().amax(0).mul_(sign),
+            _ => throw new ArgumentOutOfRangeException(nameof(mergeFunction)),
+        };
+        return merged.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// DARE's random drop: zeroes each entry with probability <paramref name="sparsityRatio"/> (drawn from
+    /// <paramref name="generator"/> as <c>rand &gt; p</c>, FusionBench's rule) and, if <paramref name="rescale"/>,
+    /// divides the survivors by 1 − p. Modifies <paramref name="taskVector"/> in place.
+    /// </summary>
+    public static void RandomDrop(Tensor taskVector, double sparsityRatio, bool rescale, Generator generator)
+    {
+        using var scope = NewDisposeScope();
+        var keep = rand(taskVector.shape, dtype: ScalarType.Float32, generator: generator).gt(sparsityRatio);
+        taskVector.mul_(keep);
+        if (rescale) taskVector.div_(1.0 - sparsityRatio);
+    }
+
+    /// <summary>
+    /// MergeKit's SLERP of two tensors, each taken as one flat vector: spherical interpolation between
+    /// <paramref name="v0"/> (t = 0) and <paramref name="v1"/> (t = 1) by the angle between their directions, applied
+    /// to the unnormalised tensors; plain linear interpolation when |cos| &gt; <paramref name="dotThreshold"/>.
+    /// </summary>
+    public static Tensor Slerp(double t, Tensor v0, Tensor v1, double dotThreshold = 0.9995, double eps = 1e-8)
+    {
+        using var scope = NewDisposeScope();
+        double n0 = v0.norm().ToDouble();
+        double n1 = v1.norm().ToDouble();
+        // MergeKit normalises only vectors whose norm exceeds eps; a zero vector keeps dot = 0.
+        double dot = v0.mul(v1).sum().ToDouble() / ((n0 > eps ? n0 : 1.0) * (n1 > eps ? n1 : 1.0));
+        Tensor result;
+        if (Math.Abs(dot) > dotThreshold)
+        {
+            result = v0.mul(1 - t).add_(v1, alpha: t);
+        }
+        else
+        {
+            double theta0 = Math.Acos(dot);
+            double sinTheta0 = Math.Sin(theta0);
+            double s0 = Math.Sin(theta0 - theta0 * t) / sinTheta0;
+            double s1 = Math.Sin(theta0 * t) / sinTheta0;
+            result = v0.mul(s0).add_(v1, alpha: s1);
+        }
+        return result.MoveToOuterDisposeScope();
+    }
+}
