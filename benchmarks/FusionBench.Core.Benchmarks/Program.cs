@@ -1,0 +1,35 @@
+using BenchmarkDotNet.Engines;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using FusionBench.Core.Benchmarks;
+using FusionBench.Core.Checkpoints;
+
+// `make-checkpoints DIR [MODELS] [PARAMETERS]` writes a pretrained + MODELS fine-tuned safetensors checkpoints
+// (default 8 × 100M float32 = 400 MB each) for the CLI peak-memory measurement in benchmarks/README.md.
+if (args.Length > 0 && args[0] == "make-checkpoints")
+{
+    string dir = args.Length > 1 ? args[1] : "checkpoints";
+    int models = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 8;
+    long parameters = args.Length > 3 ? long.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 100_000_000;
+    Directory.CreateDirectory(dir);
+    using (var pre = BenchmarkModels.Random(parameters, 4_000_000, 0))
+    {
+        Checkpoint.Save(pre, Path.Combine(dir, "pretrained.safetensors"));
+        for (int i = 1; i <= models; i++)
+        {
+            using var ft = BenchmarkModels.Random(parameters, 4_000_000, i, pre);
+            Checkpoint.Save(ft, Path.Combine(dir, $"task{i}.safetensors"));
+            Console.WriteLine($"wrote task{i}.safetensors");
+        }
+    }
+    return;
+}
+
+// In process: BenchmarkDotNet's generated out-of-process project does not get the libtorch load fix.
+// Each invocation moves gigabytes, so a few monitored iterations give stable means.
+var job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)
+    .WithToolchain(InProcessEmitToolchain.Instance);
+var config = DefaultConfig.Instance.AddJob(job.AsDefault()).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkSwitcher.FromAssembly(typeof(BenchmarkModels).Assembly).Run(args, config);
