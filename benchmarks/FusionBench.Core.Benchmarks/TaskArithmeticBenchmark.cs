@@ -33,6 +33,17 @@ public class TaskArithmeticBenchmark
     [Benchmark(Baseline = true)]
     public void CopyOneModel() => _copyTarget.copy_(_copySource);
 
+    /// <summary>
+    /// The cost of producing one model-sized result in fresh memory (allocate + first write, page faults included):
+    /// a floor that any merge returning a new 0.4 GB model pays on top of reading its inputs.
+    /// </summary>
+    [Benchmark]
+    public void AllocateAndFillOneModel()
+    {
+        using var t = empty(Parameters);
+        t.fill_(1.0f);
+    }
+
     /// <summary>The library's task arithmetic, result allocated and freed as a user would.</summary>
     [Benchmark]
     public void TaskArithmetic8x100M()

@@ -9,29 +9,37 @@ namespace FusionBench.Core.TaskVectors;
 /// </summary>
 internal static class TaskVectorKernels
 {
-    /// <summary>Elements per chunk for the cache-blocked accumulation (256 KiB of float32).</summary>
-    public const long ChunkElements = 1 << 16;
+    /// <summary>Elements per chunk for the cache-blocked accumulation (4 MiB of float32: the three live chunks fit in L3).</summary>
+    public const long ChunkElements = 1 << 20;
 
     /// <summary>
-    /// <c>acc += Σᵢ (modelsᵢ − pre)</c> for 1-D tensors of equal length, computed chunk by chunk so the difference
-    /// buffer stays in cache: memory traffic is one read of every input and one write of <paramref name="acc"/>,
-    /// and each task vector is formed exactly (as FusionBench does) rather than as Σ θᵢ − N θ₀, which would cancel.
+    /// Task arithmetic of 1-D tensors of equal length: <c>output = pre + λ · Σᵢ (modelsᵢ − pre)</c>, computed chunk by
+    /// chunk so that each chunk's accumulator and difference buffer stay in cache. Memory traffic is the minimum: one
+    /// read of every input and one write of <paramref name="output"/> (which may be uninitialised). Each task vector is
+    /// formed exactly, as FusionBench does, rather than as Σ θᵢ − N θ₀, which would cancel digits of the small τᵢ.
     /// </summary>
-    public static void AccumulateTaskVectors(Tensor acc, Tensor pre, IReadOnlyList<Tensor> models, Tensor scratch)
+    public static void TaskArithmetic(Tensor output, Tensor pre, IReadOnlyList<Tensor> models, double scalingFactor, Tensor scratch)
     {
-        long n = acc.shape[0];
+        long n = output.shape[0];
         for (long off = 0; off < n; off += ChunkElements)
         {
             long len = Math.Min(ChunkElements, n - off);
-            using var a = acc.narrow(0, off, len);
+            using var a = output.narrow(0, off, len);
             using var p = pre.narrow(0, off, len);
             using var s = scratch.narrow(0, 0, len);
-            foreach (var m in models)
+            for (int i = 0; i < models.Count; i++)
             {
-                using var mc = m.narrow(0, off, len);
+                using var mc = models[i].narrow(0, off, len);
+                if (i == 0)
+                {
+                    a.copy_(mc).sub_(p);
+                    continue;
+                }
                 s.copy_(mc).sub_(p);
                 a.add_(s);
             }
+            if (models.Count == 0) a.zero_();
+            a.mul_(scalingFactor).add_(p);
         }
     }
 

@@ -62,16 +62,18 @@ public class TaskVectorKernelsTests
     }
 
     [Fact]
-    public void AccumulateTaskVectors_SumsExactDifferencesAcrossChunkBoundaries()
+    public void TaskArithmetic_IsPrePlusScaledSumOfDifferences_AcrossChunkBoundaries()
     {
         long n = TaskVectorKernels.ChunkElements * 2 + 3;
-        using var pre = arange(n, dtype: ScalarType.Float32);
+        using var pre = arange(n, dtype: ScalarType.Float32).remainder_(1024);
         using var a = pre + 1;
         using var b = pre - 0.5;
-        using var acc = zeros(n);
+        using var c = pre + 2;
+        using var output = full(n, float.NaN);   // uninitialised output must be fully overwritten
         using var scratch = empty(TaskVectorKernels.ChunkElements);
-        TaskVectorKernels.AccumulateTaskVectors(acc, pre, new[] { a, b }, scratch);
-        Assert.True(acc.eq(0.5).all().ToBoolean());
+        TaskVectorKernels.TaskArithmetic(output, pre, new[] { a, b, c }, 0.5, scratch);
+        using var expected = pre + 1.25;          // pre + 0.5 · (1 − 0.5 + 2)
+        Assert.True(output.eq(expected).all().ToBoolean());
     }
 
     [Fact]

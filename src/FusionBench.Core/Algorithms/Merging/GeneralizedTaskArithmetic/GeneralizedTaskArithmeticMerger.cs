@@ -23,18 +23,18 @@ internal static class GeneralizedTaskArithmeticMerger
     {
         var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
-        var merged = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
+        var mergedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
 
         // TIES's trim threshold is chosen over each whole task vector (FusionBench flattens the model), so it needs a
         // first pass over every tensor of each model before any tensor can be merged.
-        IReadOnlyList<double?>? thresholds = ties is null ? null : ModelThresholds(plan, merged, dare, ties.Threshold, ct);
+        IReadOnlyList<double?>? thresholds = ties is null ? null : ModelThresholds(plan, mergedNames, dare, ties.Threshold, ct);
         var zeroSignFixes = new List<ZeroSignFix>();
         double electedSignTotal = 0;
 
         var output = new StateDict("merged");
         try
         {
-            var mergedSet = new HashSet<string>(merged, StringComparer.Ordinal);
+            var mergedSet = new HashSet<string>(mergedNames, StringComparer.Ordinal);
             Tensor? scratch = null;
             foreach (var name in plan.TensorNames)
             {
@@ -47,11 +47,11 @@ internal static class GeneralizedTaskArithmeticMerger
                 }
                 var shape = plan.Infos[name].Shape;
                 var p = plan.ReadCompute(pre, name).flatten();
-                Tensor acc;
+                Tensor merged;
                 if (ties is null && dare is null)
                 {
-                    // Plain task arithmetic: cache-blocked Σ τᵢ with no task-vector buffer per model.
-                    acc = zeros_like(p);
+                    // Plain task arithmetic: one cache-blocked pass, no task-vector buffer per model.
+                    merged = empty_like(p);
                     if (scratch is null || scratch.dtype != p.dtype)
                     {
                         scratch?.Dispose();
@@ -59,11 +59,12 @@ internal static class GeneralizedTaskArithmeticMerger
                         scratch.DetachFromDisposeScope();
                     }
                     var models = plan.Models.Select(m => plan.ReadCompute(m, name).flatten()).ToList();
-                    TaskVectorKernels.AccumulateTaskVectors(acc, p, models, scratch);
+                    TaskVectorKernels.TaskArithmetic(merged, p, models, scalingFactor, scratch);
                 }
                 else
                 {
                     var tv = TaskVectorMatrix(plan, name, p, dare);
+                    Tensor acc;
                     if (ties is null)
                     {
                         acc = tv.sum(dim: 0);
@@ -83,9 +84,9 @@ internal static class GeneralizedTaskArithmeticMerger
                             zeroSignFixes.Add(new ZeroSignFix(name, Keep(idx), Keep(tv.index_select(1, idx)), Keep(p.index_select(0, idx))));
                         }
                     }
+                    merged = acc.mul_(scalingFactor).add_(p);
                 }
-                acc.mul_(scalingFactor).add_(p);
-                output.Add(name, plan.ToOutput(name, acc.view(shape)).contiguous());
+                output.Add(name, plan.ToOutput(name, merged.view(shape)).contiguous());
             }
             scratch?.Dispose();
 
