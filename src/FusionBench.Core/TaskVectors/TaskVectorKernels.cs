@@ -56,10 +56,52 @@ internal static class TaskVectorKernels
         long d = absValues.shape[0];
         long k = d - (long)Math.Floor(d * fraction); // the k-th smallest magnitude is the smallest one kept
         if (k <= 0 || d == 0) return null;
-        var (values, indexes) = absValues.kthvalue(k, 0, false);
-        using (values)
-        using (indexes)
-            return values.ToDouble();
+        return KthSmallest(absValues, k);
+    }
+
+    /// <summary>Inputs at least this long are selected by a radix histogram rather than one full <c>kthvalue</c>.</summary>
+    internal const long RadixSelectMinimum = 1 << 22;
+
+    /// <summary>
+    /// The exact <paramref name="k"/>-th smallest value (1-based) of a 1-D tensor. A full <c>kthvalue</c> over 10⁸
+    /// entries takes seconds. For large non-negative float32 input (magnitudes, as TIES has) the value is found from
+    /// its bits instead: non-negative IEEE floats order like their bit patterns, so a histogram of the high 16 bits
+    /// finds the bucket that holds rank k, and a histogram of the low 16 bits inside that bucket finds the value.
+    /// </summary>
+    internal static double KthSmallest(Tensor values, long k)
+    {
+        if (values.shape[0] >= RadixSelectMinimum && values.dtype == ScalarType.Float32 && values.device_type == DeviceType.CPU && values.is_contiguous())
+        {
+            float? radix = RadixKthSmallest(values, k);
+            if (radix is float r) return r;
+        }
+        var (v, i) = values.kthvalue(k, 0, false);
+        using (v)
+        using (i)
+            return v.ToDouble();
+    }
+
+    /// <summary>Two histogram passes over the float bits; null if a value has its sign bit set (not a magnitude).</summary>
+    private static unsafe float? RadixKthSmallest(Tensor values, long k)
+    {
+        long d = values.shape[0];
+        uint* bits = (uint*)Internal.NativeTensorMemory.DataPointer(values);
+        var high = new long[1 << 16];
+        for (long i = 0; i < d; i++) high[bits[i] >> 16]++;
+        for (int b = 1 << 15; b < high.Length; b++)
+            if (high[b] != 0) return null; // a negative value (or -0.0): the bit order is not the value order
+        long below = 0;
+        int bucket = 0;
+        while (below + high[bucket] < k) below += high[bucket++];
+        var low = new long[1 << 16];
+        for (long i = 0; i < d; i++)
+        {
+            uint x = bits[i];
+            if ((x >> 16) == (uint)bucket) low[x & 0xFFFF]++;
+        }
+        int lowBits = 0;
+        while (below + low[lowBits] < k) below += low[lowBits++];
+        return BitConverter.Int32BitsToSingle((bucket << 16) | lowBits);
     }
 
     /// <summary>Zeroes, in place, the entries of each row of <paramref name="taskVectors"/> whose magnitude is below that row's threshold.</summary>

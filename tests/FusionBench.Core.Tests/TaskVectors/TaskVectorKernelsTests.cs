@@ -21,6 +21,26 @@ public class TaskVectorKernelsTests
         Assert.Equal(new float[] { 0.5f, 4, 1, 3, 2, 0 }, TestData.Values(m)); // input untouched
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void KthSmallest_OfLargeInputs_EqualsFullKthValue_AtEveryRank(int seed)
+    {
+        // Large enough for the radix path; ties (rounded magnitudes and a block of zeros) and a sorted run stress it.
+        long n = TaskVectorKernels.RadixSelectMinimum + 12_345;
+        using var g = new Generator((ulong)seed);
+        using var values = randn(new[] { n }, generator: g).abs_();
+        if (seed == 2) values.mul_(100).round_();
+        if (seed == 3) values.narrow(0, 0, n / 2).copy_(arange(n / 2, dtype: ScalarType.Float32).div_(n));
+        values.narrow(0, n - 1000, 1000).zero_();
+        foreach (long k in new[] { 1L, 2, 1000, 1001, n / 5, n / 2, n - n / 5, n - 1, n })
+        {
+            double expected = values.kthvalue(k, 0, false).Item1.ToDouble();
+            Assert.Equal(expected, TaskVectorKernels.KthSmallest(values, k));
+        }
+    }
+
     [Fact]
     public void Trim_ZeroesEntriesBelowEachRowsThreshold()
     {
