@@ -73,6 +73,15 @@ public class CheckpointTests
     }
 
     [Fact]
+    public void PyTorchFile_WrittenByTorchSave_ReadsTheSameWeightsAsSafetensors()
+    {
+        // Golden/models/pretrained.bin was written by torch.save in generate_golden.py (F32, BF16, F16, F64, I64).
+        using var fromPickle = Checkpoint.Open(Path.Combine(TestData.GoldenDir, "models", "pretrained.bin"));
+        using var fromSafetensors = Checkpoint.Open(TestData.GoldenModel("pretrained"));
+        TestData.AssertClose(fromSafetensors, fromPickle, atol: 0, rtol: 0);
+    }
+
+    [Fact]
     public void PyTorchFolder_WithPytorchModelBin_Opens()
     {
         using var dir = TestData.NewTempDir();

@@ -211,6 +211,9 @@ def main():
     os.makedirs(os.path.join(HERE, "expected"), exist_ok=True)
     pre, models = make_models()
     save_safetensors(os.path.join(HERE, "models", "pretrained.safetensors"), pre)
+    # The same weights as a real torch.save pickle, to test the PyTorch reader on a file PyTorch wrote.
+    from collections import OrderedDict
+    torch.save(OrderedDict(pre), os.path.join(HERE, "models", "pretrained.bin"))
     for name, sd in models.items():
         save_safetensors(os.path.join(HERE, "models", f"{name}.safetensors"), sd)
     cases = []
