@@ -9,7 +9,7 @@ namespace FusionBench.Core;
 /// Tensors added with <see cref="Add"/> become owned by the dictionary and leave any dispose scope, so a
 /// <see cref="StateDict"/> can be built inside <c>torch.NewDisposeScope()</c> and returned from it.
 /// </remarks>
-public sealed class StateDict : IWeightSource
+public sealed class StateDict : IWeightSource, IReadOnlyDictionary<string, torch.Tensor>
 {
     private readonly List<string> _names = new();
     private readonly Dictionary<string, torch.Tensor> _tensors = new(StringComparer.Ordinal);
@@ -70,6 +70,24 @@ public sealed class StateDict : IWeightSource
         }
         return copy;
     }
+
+    /// <inheritdoc />
+    public IEnumerable<string> Keys => _names;
+
+    /// <inheritdoc />
+    public IEnumerable<torch.Tensor> Values => _names.Select(n => _tensors[n]);
+
+    /// <inheritdoc />
+    public bool ContainsKey(string key) => _tensors.ContainsKey(key);
+
+    /// <inheritdoc />
+    public bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out torch.Tensor value) => _tensors.TryGetValue(key, out value);
+
+    /// <inheritdoc />
+    public IEnumerator<KeyValuePair<string, torch.Tensor>> GetEnumerator() =>
+        _names.Select(n => new KeyValuePair<string, torch.Tensor>(n, _tensors[n])).GetEnumerator();
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>Disposes every tensor.</summary>
     public void Dispose()

@@ -206,7 +206,72 @@ METHOD_OF = {"weighted_average_unnormalized": "weighted_average", "ties_merging_
              "ties_merging_remove_keys": "ties_merging"}
 
 
+def clip_vision_reference():
+    """A CLIP vision transformer forward written from Hugging Face's CLIPVisionModel math (quick_gelu, pre_layrnorm,
+    class-token pooling + post_layernorm), on a random tiny config. Every weight, LayerNorms included, is random."""
+    cfg = {"image_size": 8, "patch_size": 4, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 2,
+           "num_attention_heads": 2, "num_channels": 1, "layer_norm_eps": 1e-5}
+    g = torch.Generator().manual_seed(99)
+    D, M, L, P, C = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"], cfg["patch_size"], cfg["num_channels"]
+    T = (cfg["image_size"] // P) ** 2 + 1
+    pre = "vision_model."
+    w = {pre + "embeddings.class_embedding": torch.randn(D, generator=g),
+         pre + "embeddings.patch_embedding.weight": torch.randn(D, C, P, P, generator=g) * 0.5,
+         pre + "embeddings.position_embedding.weight": torch.randn(T, D, generator=g) * 0.5,
+         pre + "embeddings.position_ids": torch.arange(T).unsqueeze(0),
+         pre + "pre_layrnorm.weight": 1 + 0.1 * torch.randn(D, generator=g), pre + "pre_layrnorm.bias": 0.1 * torch.randn(D, generator=g)}
+    for i in range(L):
+        p = f"{pre}encoder.layers.{i}."
+        for proj in ["k_proj", "v_proj", "q_proj", "out_proj"]:
+            w[p + f"self_attn.{proj}.weight"] = torch.randn(D, D, generator=g) * 0.4
+            w[p + f"self_attn.{proj}.bias"] = torch.randn(D, generator=g) * 0.1
+        for ln in ["layer_norm1", "layer_norm2"]:
+            w[p + f"{ln}.weight"] = 1 + 0.1 * torch.randn(D, generator=g)
+            w[p + f"{ln}.bias"] = 0.1 * torch.randn(D, generator=g)
+        w[p + "mlp.fc1.weight"] = torch.randn(M, D, generator=g) * 0.3
+        w[p + "mlp.fc1.bias"] = torch.randn(M, generator=g) * 0.1
+        w[p + "mlp.fc2.weight"] = torch.randn(D, M, generator=g) * 0.3
+        w[p + "mlp.fc2.bias"] = torch.randn(D, generator=g) * 0.1
+    w[pre + "post_layernorm.weight"] = 1 + 0.1 * torch.randn(D, generator=g)
+    w[pre + "post_layernorm.bias"] = 0.1 * torch.randn(D, generator=g)
+    x = torch.rand(3, C, cfg["image_size"], cfg["image_size"], generator=g)
+
+    F = torch.nn.functional
+    eps = cfg["layer_norm_eps"]
+    with torch.no_grad():
+        patches = F.conv2d(x, w[pre + "embeddings.patch_embedding.weight"], stride=P).flatten(2).transpose(1, 2)
+        cls = w[pre + "embeddings.class_embedding"].expand(x.shape[0], 1, D)
+        h = torch.cat([cls, patches], dim=1) + w[pre + "embeddings.position_embedding.weight"][w[pre + "embeddings.position_ids"][0]]
+        h = F.layer_norm(h, (D,), w[pre + "pre_layrnorm.weight"], w[pre + "pre_layrnorm.bias"], eps)
+        H = cfg["num_attention_heads"]
+        hd = D // H
+        for i in range(L):
+            p = f"{pre}encoder.layers.{i}."
+            r = h
+            y = F.layer_norm(h, (D,), w[p + "layer_norm1.weight"], w[p + "layer_norm1.bias"], eps)
+            def heads(t):
+                return t.view(t.shape[0], t.shape[1], H, hd).transpose(1, 2)
+            q = heads(F.linear(y, w[p + "self_attn.q_proj.weight"], w[p + "self_attn.q_proj.bias"]) * hd ** -0.5)
+            k = heads(F.linear(y, w[p + "self_attn.k_proj.weight"], w[p + "self_attn.k_proj.bias"]))
+            v = heads(F.linear(y, w[p + "self_attn.v_proj.weight"], w[p + "self_attn.v_proj.bias"]))
+            a = torch.softmax(q @ k.transpose(-1, -2), dim=-1) @ v
+            a = a.transpose(1, 2).reshape(y.shape[0], y.shape[1], D)
+            h = r + F.linear(a, w[p + "self_attn.out_proj.weight"], w[p + "self_attn.out_proj.bias"])
+            r = h
+            y = F.layer_norm(h, (D,), w[p + "layer_norm2.weight"], w[p + "layer_norm2.bias"], eps)
+            y = F.linear(y, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"])
+            y = y * torch.sigmoid(1.702 * y)
+            h = r + F.linear(y, w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
+        pooled = F.layer_norm(h[:, 0, :], (D,), w[pre + "post_layernorm.weight"], w[pre + "post_layernorm.bias"], eps)
+    os.makedirs(os.path.join(HERE, "vit"), exist_ok=True)
+    save_safetensors(os.path.join(HERE, "vit", "weights.safetensors"), w)
+    save_safetensors(os.path.join(HERE, "vit", "io.safetensors"), {"input": x, "pooler_output": pooled, "last_hidden_state": h})
+    with open(os.path.join(HERE, "vit", "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+
+
 def main():
+    clip_vision_reference()
     os.makedirs(os.path.join(HERE, "models"), exist_ok=True)
     os.makedirs(os.path.join(HERE, "expected"), exist_ok=True)
     pre, models = make_models()

@@ -1,0 +1,24 @@
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Models;
+
+/// <summary>
+/// An architecture whose forward takes its weights as an argument: <c>Forward(weights, input)</c>.
+/// </summary>
+/// <remarks>
+/// TorchSharp has no <c>torch.func.functional_call</c>, so fusion methods that learn how to merge (AdaMerging's λ,
+/// WEMoE's routers, Concrete masks) need a forward that accepts weights built as a differentiable function of their
+/// own parameters. To wrap a TorchSharp <c>Module</c> of your own, implement <see cref="Forward"/> with the functional
+/// ops (<c>torch.nn.functional.linear</c>, <c>conv2d</c>, <c>layer_norm</c>, …) reading each weight from the dictionary
+/// by the name the module's <c>state_dict()</c> uses, and list those names and shapes in <see cref="Parameters"/>.
+/// </remarks>
+public interface IFunctionalModel
+{
+    /// <summary>The weights the forward reads: name → dtype and shape (buffers included).</summary>
+    IReadOnlyDictionary<string, TensorInfo> Parameters { get; }
+
+    /// <summary>Runs the model with the given weights. Gradients flow to any weight that requires them.</summary>
+    /// <param name="weights">Name → tensor, for at least every name in <see cref="Parameters"/>.</param>
+    /// <param name="input">The input batch.</param>
+    Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input);
+}
