@@ -22,6 +22,7 @@ public static class CliApp
         root.Subcommands.Add(MergeCommand.Create(context));
         root.Subcommands.Add(ListCommand.Create(context));
         root.Subcommands.Add(DescribeCommand.Create(context));
+        root.Subcommands.Add(ZooCommand.Create(context));
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }

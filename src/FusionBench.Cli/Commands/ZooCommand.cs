@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Globalization;
+using FusionBench.Core.Suites.Image;
+
+namespace FusionBench.Cli.Commands;
+
+internal static class ZooCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var suite = SuiteLocations.SuiteOption();
+        var data = SuiteLocations.DataOption();
+        var zoo = SuiteLocations.ZooOption();
+        var force = new Option<bool>("--force") { Description = "Rebuild even if a zoo built with the same options is cached." };
+        var build = new Command("build", "Pretrain the backbone, fit the task heads and fine-tune one full and one LoRA model per task; cached.")
+        {
+            suite, data, zoo, force,
+        };
+        build.SetAction(parse => CommandRunner.Run(context, () =>
+        {
+            string suiteName = parse.GetValue(suite)!;
+            var options = ImageZooOptions.ForSuite(suiteName);
+            string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
+            var progress = new SynchronousProgress(line => context.Error.WriteLine(line));
+            var manifest = ImageModelZoo.EnsureBuilt(SuiteLocations.DataDirectory(parse.GetValue(data)), zooDir, options, parse.GetValue(force), progress, context.CancellationToken);
+            WriteSummary(context.Out, manifest, zooDir);
+            return 0;
+        }));
+        return new Command("zoo", "Build the image suite's model zoo.") { build };
+    }
+
+    internal static void WriteSummary(TextWriter o, ImageZooManifest m, string zooDir)
+    {
+        o.WriteLine($"Zoo {m.Suite} in {zooDir}");
+        var rows = m.Tasks.Select(t => new[]
+        {
+            t.Name, P(t.PretrainedAccuracy), P(t.FullAccuracy), t.LoraAccuracy is double l ? P(l) : "-", P(t.FullAllTasksAverage),
+        }).ToList();
+        rows.Add(new[]
+        {
+            "average", P(m.Tasks.Average(t => t.PretrainedAccuracy)), P(m.Tasks.Average(t => t.FullAccuracy)),
+            m.Tasks.All(t => t.LoraAccuracy.HasValue) ? P(m.Tasks.Average(t => t.LoraAccuracy!.Value)) : "-", P(m.Tasks.Average(t => t.FullAllTasksAverage)),
+        });
+        TextTable.Write(o, new[] { "task", "pretrained", "full", "lora", "full model on all 8 tasks" }, rows);
+        if (m.Seconds.TryGetValue("total", out double total))
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Built in {total:F1} s (pretraining {m.Seconds.GetValueOrDefault("pretraining"):F1} s, fine-tuning {m.Seconds.GetValueOrDefault("fine_tuning"):F1} s)."));
+
+        static string P(double a) => a.ToString("F3", CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, out of order).</summary>
+internal sealed class SynchronousProgress(Action<string> report) : IProgress<string>
+{
+    public void Report(string value) => report(value);
+}
