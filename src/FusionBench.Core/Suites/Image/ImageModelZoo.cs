@@ -223,7 +223,7 @@ public static class ImageModelZoo
         var weights = ImageTraining.AsParameters(pretrained, out var trainable);
         try
         {
-            ImageTraining.Train(trainable, task.Train, o.FineTuneEpochs, o.BatchSize, o.LearningRate, 0.01, g,
+            ImageTraining.Train(trainable, task.Train, o.FineTuneEpochs, o.BatchSize, o.FineTuneLearningRate, 0.01, g,
                 (x, y) => F.cross_entropy(LinearHead.Logits(head, model.Forward(weights, x)), y), ct, onStep);
             return ImageTraining.Snapshot(weights, model.Parameters.Keys, $"full:{task.Name}");
         }

@@ -35,8 +35,14 @@ public sealed record ImageZooOptions
     /// <summary>Minibatch size for pretraining and fine-tuning.</summary>
     public int BatchSize { get; init; } = 64;
 
-    /// <summary>AdamW learning rate for pretraining and full fine-tuning.</summary>
+    /// <summary>AdamW learning rate for pretraining.</summary>
     public double LearningRate { get; init; } = 1e-3;
+
+    /// <summary>
+    /// AdamW learning rate for full fine-tuning. 1e-3 reaches the suite's individual-accuracy target (0.864 on
+    /// image-tiny); 3e-4 keeps the models nearer the pretrained one but averages 0.842.
+    /// </summary>
+    public double FineTuneLearningRate { get; init; } = 1e-3;
 
     /// <summary>Rank of the LoRA adapters on the attention projections.</summary>
     public int LoraRank { get; init; } = 8;
