@@ -24,6 +24,7 @@ public static class CliApp
         root.Subcommands.Add(DescribeCommand.Create(context));
         root.Subcommands.Add(ZooCommand.Create(context));
         root.Subcommands.Add(EvaluateCommand.Create(context));
+        root.Subcommands.Add(RunCommand.Create(context));
         var parse = root.Parse(args);
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }

@@ -1,15 +1,34 @@
 namespace FusionBench.Core;
 
-/// <summary>The outcome of <see cref="IFusionAlgorithm.Fuse"/>: the fused weights and what happened in the run.</summary>
-/// <remarks>The result owns <see cref="Weights"/>; dispose the result (or take the weights and dispose them).</remarks>
+/// <summary>
+/// The outcome of <see cref="IFusionAlgorithm.Fuse"/>: the fused weights (merging) or a fused model (ensembling,
+/// mixing), and what happened in the run.
+/// </summary>
+/// <remarks>The result owns its weights or model; dispose the result.</remarks>
 public sealed class FusionResult : IDisposable
 {
-    /// <summary>Creates a result.</summary>
+    private readonly StateDict? _weights;
+
+    /// <summary>Creates a result that is one set of weights (a merge).</summary>
     public FusionResult(FusionAlgorithmInfo method, StateDict weights, IReadOnlyDictionary<string, object?> parameters,
+        TimeSpan wallTime, long? peakMemoryBytes)
+        : this(method, weights ?? throw new ArgumentNullException(nameof(weights)), null, parameters, wallTime, peakMemoryBytes)
+    {
+    }
+
+    /// <summary>Creates a result that is a model (an ensemble or a mixed architecture).</summary>
+    public FusionResult(FusionAlgorithmInfo method, IFusedModel model, IReadOnlyDictionary<string, object?> parameters,
+        TimeSpan wallTime, long? peakMemoryBytes)
+        : this(method, null, model ?? throw new ArgumentNullException(nameof(model)), parameters, wallTime, peakMemoryBytes)
+    {
+    }
+
+    private FusionResult(FusionAlgorithmInfo method, StateDict? weights, IFusedModel? model, IReadOnlyDictionary<string, object?> parameters,
         TimeSpan wallTime, long? peakMemoryBytes)
     {
         Method = method ?? throw new ArgumentNullException(nameof(method));
-        Weights = weights ?? throw new ArgumentNullException(nameof(weights));
+        _weights = weights;
+        Model = model;
         Parameters = parameters ?? throw new ArgumentNullException(nameof(parameters));
         WallTime = wallTime;
         PeakMemoryBytes = peakMemoryBytes;
@@ -18,8 +37,16 @@ public sealed class FusionResult : IDisposable
     /// <summary>The method that produced the result.</summary>
     public FusionAlgorithmInfo Method { get; }
 
+    /// <summary>Whether the result is one set of weights (<see cref="Weights"/>) rather than a model (<see cref="Model"/>).</summary>
+    public bool HasWeights => _weights is not null;
+
     /// <summary>The fused weights, in the pretrained model's tensor order and dtypes.</summary>
-    public StateDict Weights { get; }
+    /// <exception cref="InvalidOperationException">The method produced a model, not weights (see <see cref="Model"/>).</exception>
+    public StateDict Weights => _weights ?? throw new InvalidOperationException(
+        $"Method '{Method.Name}' produced a model (an ensemble or mixed architecture), not one set of weights; use FusionResult.Model.");
+
+    /// <summary>The fused model, for methods whose result is not one set of weights; null for merges.</summary>
+    public IFusedModel? Model { get; }
 
     /// <summary>Every parameter the method used, by its FusionBench name (defaults included).</summary>
     public IReadOnlyDictionary<string, object?> Parameters { get; }
@@ -33,6 +60,10 @@ public sealed class FusionResult : IDisposable
     /// </summary>
     public long? PeakMemoryBytes { get; }
 
-    /// <summary>Disposes the fused weights.</summary>
-    public void Dispose() => Weights.Dispose();
+    /// <summary>Disposes the fused weights or model.</summary>
+    public void Dispose()
+    {
+        _weights?.Dispose();
+        Model?.Dispose();
+    }
 }

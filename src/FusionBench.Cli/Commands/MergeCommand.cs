@@ -44,6 +44,8 @@ internal static class MergeCommand
             FusionResult result;
             using (result = algorithm.Fuse(counted, context.CancellationToken))
             {
+                if (!result.HasWeights)
+                    throw new CliException($"Method '{result.Method.Name}' produces a model, not one set of weights, so there is nothing to write; evaluate it with `fusionbench run`.");
                 progress.Stop();
                 string peak = result.PeakMemoryBytes is long p ? $", peak memory {Bytes(p)}" : "";
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

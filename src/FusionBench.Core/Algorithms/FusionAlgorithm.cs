@@ -28,13 +28,58 @@ public abstract class FusionAlgorithm<TOptions> : IFusionAlgorithm where TOption
     public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelPool);
+        var (weights, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
+        return new FusionResult(Info, weights, OptionsBinder.ToDictionary(Options), wall, peak);
+    }
+
+    /// <summary>Computes the fused weights. Called once per <see cref="Fuse"/> with the options already validated.</summary>
+    protected abstract StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A base for a fusion method whose result is a model rather than one set of weights (ensembles, mixed
+/// architectures), with the same option validation, timing and parameter reporting as <see cref="FusionAlgorithm{TOptions}"/>.
+/// </summary>
+/// <typeparam name="TOptions">The method's options.</typeparam>
+public abstract class ModelFusionAlgorithm<TOptions> : IFusionAlgorithm where TOptions : class
+{
+    /// <summary>Validates and keeps the options.</summary>
+    protected ModelFusionAlgorithm(TOptions options)
+    {
+        Options = options ?? throw new ArgumentNullException(nameof(options));
+        OptionsBinder.Validate(Info.Name, options);
+    }
+
+    /// <summary>The options this instance runs with.</summary>
+    public TOptions Options { get; }
+
+    /// <inheritdoc />
+    public abstract FusionAlgorithmInfo Info { get; }
+
+    /// <inheritdoc />
+    public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(modelPool);
+        var (model, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
+        return new FusionResult(Info, model, OptionsBinder.ToDictionary(Options), wall, peak);
+    }
+
+    /// <summary>Builds the fused model. Called once per <see cref="Fuse"/> with the options already validated.</summary>
+    protected abstract IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+}
+
+/// <summary>Times a fusion, measures its peak memory and trims the native heap afterwards.</summary>
+internal static class FusionRun
+{
+    public static (T Result, TimeSpan Wall, long? Peak) Measure<T>(Func<T> run, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         bool peakReset = MemoryProbe.TryResetPeak();
         var sw = Stopwatch.StartNew();
-        StateDict weights;
+        T result;
         try
         {
-            weights = FuseCore(modelPool, cancellationToken);
+            result = run();
         }
         finally
         {
@@ -42,10 +87,6 @@ public abstract class FusionAlgorithm<TOptions> : IFusionAlgorithm where TOption
             MemoryProbe.TrimNativeHeap();
         }
         sw.Stop();
-        long? peak = peakReset ? MemoryProbe.PeakResidentBytes() : null;
-        return new FusionResult(Info, weights, OptionsBinder.ToDictionary(Options), sw.Elapsed, peak);
+        return (result, sw.Elapsed, peakReset ? MemoryProbe.PeakResidentBytes() : null);
     }
-
-    /// <summary>Computes the fused weights. Called once per <see cref="Fuse"/> with the options already validated.</summary>
-    protected abstract StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
 }

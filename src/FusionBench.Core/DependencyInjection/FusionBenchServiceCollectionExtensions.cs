@@ -17,7 +17,10 @@ public static class FusionBenchServiceCollectionExtensions
         var builder = new FusionBenchBuilder(services);
         services.AddOptions();
         services.TryAddSingleton<IFusionAlgorithmProvider, FusionAlgorithmProvider>();
-        builder.AddSimpleAverage()
+        builder.AddSimpleEnsemble()
+            .AddWeightedEnsemble()
+            .AddMaxModelPredictor()
+            .AddSimpleAverage()
             .AddWeightedAverage()
             .AddTaskArithmetic()
             .AddTiesMerging()

@@ -56,7 +56,9 @@ public sealed class ImageClassificationTaskPool : ITaskPool
             ["method"] = fused.Method.Name,
             ["parameters"] = fused.Parameters.ToDictionary(p => p.Key, p => (object?)FusionParameterValue.Format(p.Value)),
         };
-        return Evaluate(_ => fused.Weights, info, cancellationToken);
+        if (fused.HasWeights) return Evaluate(_ => fused.Weights, info, cancellationToken);
+        var model = fused.Model!;
+        return EvaluateEncoders(_ => model.Forward, info, cancellationToken);
     }
 
     /// <summary>
@@ -65,7 +67,14 @@ public sealed class ImageClassificationTaskPool : ITaskPool
     /// <param name="backboneFor">The backbone weights for a task name.</param>
     /// <param name="modelInfo">What the report's <c>model_info</c> says.</param>
     /// <param name="cancellationToken">Observed between tasks.</param>
-    public TaskPoolReport Evaluate(Func<string, IReadOnlyDictionary<string, Tensor>> backboneFor, IReadOnlyDictionary<string, object?> modelInfo, CancellationToken cancellationToken = default)
+    public TaskPoolReport Evaluate(Func<string, IReadOnlyDictionary<string, Tensor>> backboneFor, IReadOnlyDictionary<string, object?> modelInfo, CancellationToken cancellationToken = default) =>
+        EvaluateEncoders(task =>
+        {
+            var backbone = backboneFor(task);
+            return x => _model.Forward(backbone, x);
+        }, modelInfo, cancellationToken);
+
+    private TaskPoolReport EvaluateEncoders(Func<string, Func<Tensor, Tensor>> encoderFor, IReadOnlyDictionary<string, object?> modelInfo, CancellationToken cancellationToken)
     {
         var results = new Dictionary<string, TaskMetrics>();
         var info = new Dictionary<string, object?>(modelInfo);
@@ -81,9 +90,9 @@ public sealed class ImageClassificationTaskPool : ITaskPool
             var images = _options.Corruption is ImageCorruption corruption
                 ? ImageCorruptions.Apply(task.Test.Images, corruption, _options.Severity, _options.Seed)
                 : task.Test.Images;
-            var backbone = backboneFor(task.Name);
+            var encoder = encoderFor(task.Name);
             var head = _heads[task.Name];
-            results[task.Name] = ImageTraining.Evaluate(x => LinearHead.Logits(head, _model.Forward(backbone, x)), images, task.Test.Labels, _options.BatchSize);
+            results[task.Name] = ImageTraining.Evaluate(x => LinearHead.Logits(head, encoder(x)), images, task.Test.Labels, _options.BatchSize);
         }
         return new TaskPoolReport(results, info);
     }

@@ -8,7 +8,7 @@ namespace FusionBench.Core.Suites.Image;
 /// <see cref="FineTuning"/>), the architecture, the task heads, and each task's train and test data. Checkpoints are
 /// read lazily; the data is in memory.
 /// </summary>
-public sealed class ImageSuiteModelPool : IModelPool, IDisposable
+public sealed class ImageSuiteModelPool : IArchitectureModelPool, IDisposable
 {
     private readonly ModelPools.ModelPool _weights;
     private readonly Dictionary<string, StateDict> _heads;
@@ -79,6 +79,8 @@ public sealed class ImageSuiteModelPool : IModelPool, IDisposable
 
     /// <summary>The backbone architecture, with a functional forward.</summary>
     public ClipVisionModel Architecture { get; }
+
+    IFunctionalModel IArchitectureModelPool.Architecture => Architecture;
 
     /// <summary>All eight tasks with their train and test data, in report order.</summary>
     public IReadOnlyList<ImageTask> Tasks { get; }

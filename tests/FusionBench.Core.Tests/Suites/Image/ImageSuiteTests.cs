@@ -152,6 +152,23 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
     }
 
     [Fact]
+    public void ModelPool_CorruptHeadCheckpoint_NamesTheFile()
+    {
+        string copy = zoo.NewTempPath("zoo-corrupt");
+        foreach (var file in Directory.GetFiles(zoo.ZooDirectory, "*", SearchOption.AllDirectories))
+        {
+            string target = Path.Combine(copy, Path.GetRelativePath(zoo.ZooDirectory, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+        string head = ImageModelZoo.HeadPath(copy, "digits");
+        File.WriteAllBytes(head, File.ReadAllBytes(head)[..^8]);
+        var e = Assert.Throws<CheckpointFormatException>(() => ImageSuiteModelPool.Open(copy, ImageSuiteFixture.DataDirectory));
+        Assert.Contains(head, e.Message);
+        Assert.Contains("truncated", e.Message);
+    }
+
+    [Fact]
     public void Cli_Evaluate_PretrainedAndIndividualAndAMergedCheckpoint_WritesReport()
     {
         string report = zoo.NewTempPath("individual.json");
@@ -172,6 +189,27 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
         var (code3, _, err3) = Run("evaluate", "--zoo-dir", zoo.ZooDirectory, "--model", "pretrained", "--corruption", "fog");
         Assert.Equal(1, code3);
         Assert.Contains("gaussian_noise", err3);
+    }
+
+    [Fact]
+    public void Cli_Run_FusesTheSuitesPoolAndEvaluates_MergesAndEnsembles()
+    {
+        foreach (var method in new[] { "simple_ensemble", "task_arithmetic" })
+        {
+            string report = zoo.NewTempPath($"run-{method}.json");
+            var (code, stdout, stderr) = Run("run", "--zoo-dir", zoo.ZooDirectory, "--method", method, "--report", report);
+            Assert.True(code == 0, stderr);
+            Assert.Contains($"{method}: fused in", stdout);
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+            Assert.Equal(method, doc.RootElement.GetProperty("model_info").GetProperty("method").GetString());
+            Assert.InRange(doc.RootElement.GetProperty("average").GetProperty("accuracy").GetDouble(), 0, 1);
+            Assert.Equal(10, doc.RootElement.EnumerateObject().Count()); // model_info, 8 tasks, average
+        }
+        var (mergeCode, _, mergeErr) = Run("merge", "--method", "simple_ensemble", "--pretrained", ImageModelZoo.PretrainedPath(zoo.ZooDirectory),
+            "--model", $"a={ImageModelZoo.ModelPath(zoo.ZooDirectory, "mnist", FineTuning.Full)}", "--output", zoo.NewTempPath("never.safetensors"));
+        Assert.Equal(1, mergeCode);
+        Assert.Contains("needs a model pool with an architecture", mergeErr);
+        Assert.False(File.Exists(zoo.NewTempPath("never.safetensors")));
     }
 
     private static (int Code, string Out, string Err) Run(params string[] args)
