@@ -60,6 +60,9 @@ public sealed class FusionResult : IDisposable
     /// </summary>
     public long? PeakMemoryBytes { get; }
 
+    /// <summary>What the method reports about its run beyond the parameters (for example a training loss curve).</summary>
+    public IReadOnlyDictionary<string, object?> Details { get; init; } = new Dictionary<string, object?>();
+
     /// <summary>Disposes the fused weights or model.</summary>
     public void Dispose()
     {

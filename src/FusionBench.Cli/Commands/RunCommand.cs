@@ -32,7 +32,10 @@ internal static class RunCommand
             if (ImageZooManifest.TryLoad(Path.Combine(zooDir, ImageModelZoo.ManifestFile)) is null)
                 ImageModelZoo.EnsureBuilt(dataDir, zooDir, ImageZooOptions.ForSuite(suiteName), false, new SynchronousProgress(l => context.Error.WriteLine(l)), context.CancellationToken);
             using var pool = ImageSuiteModelPool.Open(zooDir, dataDir, parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
-            using var result = algorithm.Fuse(pool, context.CancellationToken);
+            FusionResult result;
+            using (FusionProgress.Listen(new SynchronousProgress(l => context.Error.WriteLine(l))))
+                result = algorithm.Fuse(pool, context.CancellationToken);
+            using var owned = result;
             var evaluated = pool.CreateTaskPool().Evaluate(result, context.CancellationToken);
             var info = new Dictionary<string, object?>(evaluated.ModelInfo)
             {

@@ -28,9 +28,14 @@ public abstract class FusionAlgorithm<TOptions> : IFusionAlgorithm where TOption
     public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelPool);
+        var details = new Dictionary<string, object?>();
+        Details = details;
         var (weights, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
-        return new FusionResult(Info, weights, OptionsBinder.ToDictionary(Options), wall, peak);
+        return new FusionResult(Info, weights, OptionsBinder.ToDictionary(Options), wall, peak) { Details = details };
     }
+
+    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
+    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
 
     /// <summary>Computes the fused weights. Called once per <see cref="Fuse"/> with the options already validated.</summary>
     protected abstract StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken);

@@ -1,3 +1,4 @@
+using FusionBench.Core.Algorithms.Merging.AdaMerging;
 using FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
 using FusionBench.Core.Algorithms.Merging.DareTiesMerging;
 using FusionBench.Core.Algorithms.Merging.SimpleAverage;
@@ -38,4 +39,12 @@ public static class FusionBenchMergingBuilderExtensions
     /// <summary>Registers <c>slerp</c>.</summary>
     public static IFusionBenchBuilder AddSlerp(this IFusionBenchBuilder builder, string name = "slerp", Action<SlerpOptions>? configure = null) =>
         builder.AddAlgorithm<SlerpAlgorithm, SlerpOptions>(name, configure);
+
+    /// <summary>Registers <c>task_wise_adamerging</c>.</summary>
+    public static IFusionBenchBuilder AddTaskWiseAdaMerging(this IFusionBenchBuilder builder, string name = "task_wise_adamerging", Action<AdaMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<TaskWiseAdaMergingAlgorithm, AdaMergingOptions>(name, configure);
+
+    /// <summary>Registers <c>layer_wise_adamerging</c>.</summary>
+    public static IFusionBenchBuilder AddLayerWiseAdaMerging(this IFusionBenchBuilder builder, string name = "layer_wise_adamerging", Action<AdaMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<LayerWiseAdaMergingAlgorithm, AdaMergingOptions>(name, configure);
 }

@@ -26,7 +26,9 @@ public static class FusionBenchServiceCollectionExtensions
             .AddTiesMerging()
             .AddDareTaskArithmetic()
             .AddDareTiesMerging()
-            .AddSlerp();
+            .AddSlerp()
+            .AddTaskWiseAdaMerging()
+            .AddLayerWiseAdaMerging();
         return builder;
     }
 }

@@ -8,7 +8,7 @@ namespace FusionBench.Core.Suites.Image;
 /// <see cref="FineTuning"/>), the architecture, the task heads, and each task's train and test data. Checkpoints are
 /// read lazily; the data is in memory.
 /// </summary>
-public sealed class ImageSuiteModelPool : IArchitectureModelPool, IDisposable
+public sealed class ImageSuiteModelPool : IDataModelPool, IDisposable
 {
     private readonly ModelPools.ModelPool _weights;
     private readonly Dictionary<string, StateDict> _heads;
@@ -90,6 +90,17 @@ public sealed class ImageSuiteModelPool : IArchitectureModelPool, IDisposable
 
     /// <summary>The zoo's manifest.</summary>
     public ImageZooManifest Manifest { get; }
+
+    IReadOnlyList<string> IDataModelPool.TaskNames => Tasks.Select(t => t.Name).ToList();
+
+    /// <inheritdoc />
+    public TorchSharp.torch.Tensor TrainInputs(string task) => GetTask(task).Train.Images;
+
+    /// <inheritdoc />
+    public TorchSharp.torch.Tensor TestInputs(string task) => GetTask(task).Test.Images;
+
+    /// <inheritdoc />
+    public TorchSharp.torch.Tensor Logits(string task, TorchSharp.torch.Tensor features) => LinearHead.Logits(GetHead(task), features);
 
     /// <summary>A task by name.</summary>
     public ImageTask GetTask(string name) =>
