@@ -1,5 +1,7 @@
 using FusionBench.Core.Algorithms.Merging.AdaMerging;
 using FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
+using FusionBench.Core.Algorithms.Merging.FisherMerging;
+using FusionBench.Core.Algorithms.Merging.RegMean;
 using FusionBench.Core.Algorithms.Merging.DareTiesMerging;
 using FusionBench.Core.Algorithms.Merging.SimpleAverage;
 using FusionBench.Core.Algorithms.Merging.Slerp;
@@ -47,4 +49,12 @@ public static class FusionBenchMergingBuilderExtensions
     /// <summary>Registers <c>layer_wise_adamerging</c>.</summary>
     public static IFusionBenchBuilder AddLayerWiseAdaMerging(this IFusionBenchBuilder builder, string name = "layer_wise_adamerging", Action<AdaMergingOptions>? configure = null) =>
         builder.AddAlgorithm<LayerWiseAdaMergingAlgorithm, AdaMergingOptions>(name, configure);
+
+    /// <summary>Registers <c>fisher_merging</c>.</summary>
+    public static IFusionBenchBuilder AddFisherMerging(this IFusionBenchBuilder builder, string name = "fisher_merging", Action<FisherMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<FisherMergingAlgorithm, FisherMergingOptions>(name, configure);
+
+    /// <summary>Registers <c>regmean</c>.</summary>
+    public static IFusionBenchBuilder AddRegMean(this IFusionBenchBuilder builder, string name = "regmean", Action<RegMeanOptions>? configure = null) =>
+        builder.AddAlgorithm<RegMeanAlgorithm, RegMeanOptions>(name, configure);
 }

@@ -27,6 +27,8 @@ public static class FusionBenchServiceCollectionExtensions
             .AddDareTaskArithmetic()
             .AddDareTiesMerging()
             .AddSlerp()
+            .AddFisherMerging()
+            .AddRegMean()
             .AddTaskWiseAdaMerging()
             .AddLayerWiseAdaMerging();
         return builder;

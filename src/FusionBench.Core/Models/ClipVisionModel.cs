@@ -14,7 +14,7 @@ namespace FusionBench.Core.Models;
 /// layers (LayerNorm → multi-head self-attention → residual, LayerNorm → MLP with quick-GELU → residual), and the
 /// post-LayerNorm of the class token as the pooled output (<c>pooler_output</c>).
 /// </remarks>
-public sealed class ClipVisionModel : IFunctionalModel
+public sealed class ClipVisionModel : ILinearInputModel
 {
     /// <summary>The prefix of every parameter name, as in <c>CLIPVisionModel.state_dict()</c>.</summary>
     public const string Prefix = "vision_model.";
@@ -114,7 +114,26 @@ public sealed class ClipVisionModel : IFunctionalModel
     /// <summary>The pooled output (post-LayerNorm of the class token), [N, hidden_size].</summary>
     /// <param name="weights">The weights by name.</param>
     /// <param name="input">Pixel values [N, num_channels, image_size, image_size].</param>
-    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input)
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, null);
+
+    /// <summary>The pooled output, calling <paramref name="observeLinearInput"/> with every linear layer's weight name and input.</summary>
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput)
+    {
+        _observer = observeLinearInput;
+        try
+        {
+            return ForwardCore(weights, input);
+        }
+        finally
+        {
+            _observer = null;
+        }
+    }
+
+    [ThreadStatic]
+    private static Action<string, Tensor>? _observer;
+
+    private Tensor ForwardCore(IReadOnlyDictionary<string, Tensor> weights, Tensor input)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(input);
@@ -155,9 +174,9 @@ public sealed class ClipVisionModel : IFunctionalModel
         var x = F.layer_norm(h, norm, W(w, p + "layer_norm1.weight"), W(w, p + "layer_norm1.bias"), c.LayerNormEps);
         h = h + Attention(w, p + "self_attn.", x);
         x = F.layer_norm(h, norm, W(w, p + "layer_norm2.weight"), W(w, p + "layer_norm2.bias"), c.LayerNormEps);
-        x = F.linear(x, W(w, p + "mlp.fc1.weight"), W(w, p + "mlp.fc1.bias"));
+        x = Linear(w, p + "mlp.fc1", x);
         x = x * sigmoid(x * 1.702);                                              // CLIP's quick_gelu
-        x = F.linear(x, W(w, p + "mlp.fc2.weight"), W(w, p + "mlp.fc2.bias"));
+        x = Linear(w, p + "mlp.fc2", x);
         return h + x;
     }
 
@@ -167,12 +186,18 @@ public sealed class ClipVisionModel : IFunctionalModel
         long n = x.shape[0], t = x.shape[1];
         long heads = c.NumAttentionHeads, headDim = c.HiddenSize / c.NumAttentionHeads;
         Tensor Heads(Tensor y) => y.view(n, t, heads, headDim).transpose(1, 2);   // [N, H, T, hd]
-        var q = Heads(F.linear(x, W(w, p + "q_proj.weight"), W(w, p + "q_proj.bias")) * Math.Pow(headDim, -0.5));
-        var k = Heads(F.linear(x, W(w, p + "k_proj.weight"), W(w, p + "k_proj.bias")));
-        var v = Heads(F.linear(x, W(w, p + "v_proj.weight"), W(w, p + "v_proj.bias")));
+        var q = Heads(Linear(w, p + "q_proj", x) * Math.Pow(headDim, -0.5));
+        var k = Heads(Linear(w, p + "k_proj", x));
+        var v = Heads(Linear(w, p + "v_proj", x));
         var attn = F.softmax(q.matmul(k.transpose(-1, -2)), -1);
         var o = attn.matmul(v).transpose(1, 2).reshape(n, t, c.HiddenSize);
-        return F.linear(o, W(w, p + "out_proj.weight"), W(w, p + "out_proj.bias"));
+        return Linear(w, p + "out_proj", o);
+    }
+
+    private static Tensor Linear(IReadOnlyDictionary<string, Tensor> w, string module, Tensor x)
+    {
+        _observer?.Invoke(module + ".weight", x);
+        return F.linear(x, W(w, module + ".weight"), W(w, module + ".bias"));
     }
 
     private static Tensor W(IReadOnlyDictionary<string, Tensor> w, string name) =>

@@ -22,3 +22,13 @@ public interface IFunctionalModel
     /// <param name="input">The input batch.</param>
     Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input);
 }
+
+/// <summary>A functional model that can report the input of each of its linear layers (what RegMean needs).</summary>
+public interface ILinearInputModel : IFunctionalModel
+{
+    /// <summary>
+    /// Runs the forward and calls <paramref name="observeLinearInput"/> with each linear layer's weight name (in
+    /// PyTorch layout, out × in) and its input, whose last dimension is the layer's input width.
+    /// </summary>
+    Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput);
+}

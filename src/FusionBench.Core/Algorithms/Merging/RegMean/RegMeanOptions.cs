@@ -1,0 +1,27 @@
+using System.ComponentModel;
+using System.ComponentModel.DataAnnotations;
+
+namespace FusionBench.Core.Algorithms.Merging.RegMean;
+
+/// <summary>Options of <c>regmean</c> (FusionBench's CLIP defaults).</summary>
+public sealed class RegMeanOptions
+{
+    /// <summary>Training inputs per model for the Gram matrices. Default 256.</summary>
+    [Description("Training inputs per model over which each linear layer's input Gram matrix is accumulated.")]
+    [Range(1, 10_000_000)]
+    public int NumRegmeanExamples { get; set; } = 256;
+
+    /// <summary>r in G̃ = r·G + (1 − r)·Diag(G). Default 0.95 (FusionBench's vision setting).</summary>
+    [Description("Off-diagonal shrinkage r in r·G + (1 - r)·Diag(G); 1 keeps the Gram matrices as they are.")]
+    [Range(0.0, 1.0)]
+    public double ReduceNonDiagonalRatio { get; set; } = 0.95;
+
+    /// <summary>Batch size of the forward passes. Default 32.</summary>
+    [Description("Batch size of the forward passes that collect the Gram matrices.")]
+    [Range(1, 100_000)]
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Seed of the choice of training inputs. Default 0.</summary>
+    [Description("Seed of the choice of training inputs.")]
+    public long Seed { get; set; }
+}
