@@ -77,7 +77,8 @@ internal static class EvaluateCommand
                 {
                     using var source = Checkpoint.Open(what);
                     var w = Load(source);
-                    foreach (var name in pool.Architecture.Parameters.Keys)
+                    // Depth-upscaled and mixture-of-experts backbones have other layer tensors; the embeddings must match.
+                    foreach (var name in pool.Architecture.Parameters.Keys.Where(n => n.Contains(".embeddings.", StringComparison.Ordinal)))
                         if (!w.ContainsKey(name)) throw new CliException($"{what} is not a backbone of this suite: it has no tensor '{name}'.");
                     result = taskPool.Evaluate(_ => w, info, context.CancellationToken);
                 }

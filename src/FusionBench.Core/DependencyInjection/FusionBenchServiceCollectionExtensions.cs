@@ -30,7 +30,11 @@ public static class FusionBenchServiceCollectionExtensions
             .AddFisherMerging()
             .AddRegMean()
             .AddTaskWiseAdaMerging()
-            .AddLayerWiseAdaMerging();
+            .AddLayerWiseAdaMerging()
+            .AddDepthUpscaling()
+            .AddMoeUpscaling()
+            .AddMoeMerging()
+            .AddModelRecombination();
         return builder;
     }
 }

@@ -114,7 +114,7 @@ public sealed class ClipVisionModel : ILinearInputModel
     /// <summary>The pooled output (post-LayerNorm of the class token), [N, hidden_size].</summary>
     /// <param name="weights">The weights by name.</param>
     /// <param name="input">Pixel values [N, num_channels, image_size, image_size].</param>
-    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, null);
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, (Action<string, Tensor>?)null);
 
     /// <summary>The pooled output, calling <paramref name="observeLinearInput"/> with every linear layer's weight name and input.</summary>
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput)
@@ -140,12 +140,13 @@ public sealed class ClipVisionModel : ILinearInputModel
         var c = Config;
         using var scope = NewDisposeScope();
         var hidden = Embed(weights, input);
-        for (int i = 0; i < c.NumHiddenLayers; i++)
+        // Variable depth: run every encoder layer the weights hold (depth upscaling changes the count).
+        for (int i = 0; weights.ContainsKey(LayerPrefix(i) + "layer_norm1.weight"); i++)
         {
             // A scope per layer frees the layer's intermediates now rather than at the end of the forward;
             // autograd keeps its own references to what backward needs.
             using var layerScope = NewDisposeScope();
-            hidden = EncoderLayer(weights, LayerPrefix(i), hidden).MoveToOuterDisposeScope();
+            hidden = EncoderLayer(weights, i, hidden).MoveToOuterDisposeScope();
         }
         var cls = hidden.select(1, 0);
         var pooled = F.layer_norm(cls, new long[] { c.HiddenSize }, W(weights, $"{Prefix}post_layernorm.weight"), W(weights, $"{Prefix}post_layernorm.bias"), c.LayerNormEps);
@@ -167,17 +168,70 @@ public sealed class ClipVisionModel : ILinearInputModel
         return F.layer_norm(h, new long[] { c.HiddenSize }, W(w, $"{Prefix}pre_layrnorm.weight"), W(w, $"{Prefix}pre_layrnorm.bias"), c.LayerNormEps);
     }
 
-    private Tensor EncoderLayer(IReadOnlyDictionary<string, Tensor> w, string p, Tensor h)
+    private Tensor EncoderLayer(IReadOnlyDictionary<string, Tensor> w, int index, Tensor h)
     {
         var c = Config;
+        string p = LayerPrefix(index);
         long[] norm = { c.HiddenSize };
         var x = F.layer_norm(h, norm, W(w, p + "layer_norm1.weight"), W(w, p + "layer_norm1.bias"), c.LayerNormEps);
         h = h + Attention(w, p + "self_attn.", x);
         x = F.layer_norm(h, norm, W(w, p + "layer_norm2.weight"), W(w, p + "layer_norm2.bias"), c.LayerNormEps);
-        x = Linear(w, p + "mlp.fc1", x);
+        if (_mlpOverride?.Invoke(index, x) is IReadOnlyDictionary<string, Tensor> mlp)
+            return h + Mlp(mlp, "", x);                                          // input-conditioned MLP (WEMoE)
+        if (w.ContainsKey(p + "mlp.gate.weight"))
+            return h + MixtureOfExperts(w, p + "mlp.", x);
+        return h + Mlp(w, p + "mlp.", x);
+    }
+
+    private static Tensor Mlp(IReadOnlyDictionary<string, Tensor> w, string p, Tensor x)
+    {
+        x = Linear(w, p + "fc1", x);
         x = x * sigmoid(x * 1.702);                                              // CLIP's quick_gelu
-        x = Linear(w, p + "mlp.fc2", x);
-        return h + x;
+        return Linear(w, p + "fc2", x);
+    }
+
+    /// <summary>
+    /// A sparse mixture-of-experts MLP (Mixtral-style routing): router logits from <c>gate</c>, the top
+    /// <c>num_experts_per_tok</c> experts per token, their softmax-normalised weights, and the weighted sum of those
+    /// experts' outputs. Every expert is computed densely, which is cheapest at this model size.
+    /// </summary>
+    private static Tensor MixtureOfExperts(IReadOnlyDictionary<string, Tensor> w, string p, Tensor x)
+    {
+        var gate = W(w, p + "gate.weight");
+        long experts = gate.shape[0];
+        long k = w.TryGetValue(p + "num_experts_per_tok", out var kt) ? kt.ToInt64() : 2;
+        k = Math.Clamp(k, 1, experts);
+        var logits = F.linear(x, gate);                                          // [N, T, E]
+        var (top, idx) = logits.topk((int)k, dim: -1);
+        var routing = zeros_like(logits).scatter(-1, idx, F.softmax(top, -1));   // zero outside the top k
+        Tensor? y = null;
+        for (long e = 0; e < experts; e++)
+        {
+            var out_e = Mlp(w, $"{p}experts.{e}.", x) * routing.narrow(-1, e, 1);
+            y = y is null ? out_e : y + out_e;
+        }
+        return y!;
+    }
+
+    [ThreadStatic]
+    private static Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?>? _mlpOverride;
+
+    /// <summary>
+    /// Runs the forward with each encoder layer's MLP weights chosen from that layer's input
+    /// (<paramref name="mlpWeights"/> returns <c>fc1.weight</c>, <c>fc1.bias</c>, <c>fc2.weight</c>, <c>fc2.bias</c> for a
+    /// layer index and its normalised hidden states, or null to use the weights' own MLP).
+    /// </summary>
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?> mlpWeights)
+    {
+        _mlpOverride = mlpWeights;
+        try
+        {
+            return ForwardCore(weights, input);
+        }
+        finally
+        {
+            _mlpOverride = null;
+        }
     }
 
     private Tensor Attention(IReadOnlyDictionary<string, Tensor> w, string p, Tensor x)

@@ -194,10 +194,12 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
     [Fact]
     public void Cli_Run_FusesTheSuitesPoolAndEvaluates_MergesAndEnsembles()
     {
-        foreach (var method in new[] { "simple_ensemble", "task_arithmetic" })
+        foreach (var (method, set) in new[] { ("simple_ensemble", "none=0"), ("task_arithmetic", "scaling_factor=0.3"), ("depth_upscaling", "layer_indices=[0,0]"), ("moe_merging", "experts_per_token=2") })
         {
             string report = zoo.NewTempPath($"run-{method}.json");
-            var (code, stdout, stderr) = Run("run", "--zoo-dir", zoo.ZooDirectory, "--method", method, "--report", report);
+            var args = new List<string> { "run", "--zoo-dir", zoo.ZooDirectory, "--method", method, "--report", report };
+            if (method != "simple_ensemble") args.AddRange(new[] { "--set", set });
+            var (code, stdout, stderr) = Run(args.ToArray());
             Assert.True(code == 0, stderr);
             Assert.Contains($"{method}: fused in", stdout);
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));

@@ -1,0 +1,22 @@
+namespace FusionBench.Core.Algorithms.Mixing.MoeUpscaling;
+
+/// <summary>
+/// <c>moe_upscaling</c> (sparse upcycling, Komatsuzaki et al.): each layer's MLP becomes a mixture of
+/// <c>num_experts</c> copies of it with top-<c>experts_per_token</c> routing; attention, norms and embeddings are
+/// copied and the router is initialised.
+/// </summary>
+public sealed class MoeUpscalingAlgorithm(MoeUpscalingOptions options) : FusionAlgorithm<MoeUpscalingOptions>(options)
+{
+    /// <inheritdoc />
+    public override FusionAlgorithmInfo Info { get; } = new("moe_upscaling", "MoE Upscaling", FusionCategory.Mixing,
+        "https://arxiv.org/abs/2212.05055", "Upcycles each dense MLP into a mixture of experts made of its copies.");
+
+    /// <inheritdoc />
+    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    {
+        var source = Options.Model is string m ? modelPool.GetModel(m)
+            : modelPool.Pretrained ?? (modelPool.ModelNames.Count == 1 ? modelPool.GetModel(modelPool.ModelNames[0])
+                : throw new FusionParameterException(Info.Name, "model", "The pool has no pretrained model and several fine-tuned ones; choose one with model=NAME."));
+        return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, cancellationToken);
+    }
+}
