@@ -65,9 +65,14 @@ public abstract class ModelFusionAlgorithm<TOptions> : IFusionAlgorithm where TO
     public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelPool);
+        var details = new Dictionary<string, object?>();
+        Details = details;
         var (model, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
-        return new FusionResult(Info, model, OptionsBinder.ToDictionary(Options), wall, peak);
+        return new FusionResult(Info, model, OptionsBinder.ToDictionary(Options), wall, peak) { Details = details };
     }
+
+    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
+    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
 
     /// <summary>Builds the fused model. Called once per <see cref="Fuse"/> with the options already validated.</summary>
     protected abstract IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken);

@@ -2,6 +2,7 @@ using FusionBench.Core.Algorithms.Mixing.DepthUpscaling;
 using FusionBench.Core.Algorithms.Mixing.ModelRecombination;
 using FusionBench.Core.Algorithms.Mixing.MoeMerging;
 using FusionBench.Core.Algorithms.Mixing.MoeUpscaling;
+using FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -23,4 +24,8 @@ public static class FusionBenchMixingBuilderExtensions
     /// <summary>Registers <c>model_recombination</c>.</summary>
     public static IFusionBenchBuilder AddModelRecombination(this IFusionBenchBuilder builder, string name = "model_recombination", Action<ModelRecombinationOptions>? configure = null) =>
         builder.AddAlgorithm<ModelRecombinationAlgorithm, ModelRecombinationOptions>(name, configure);
+
+    /// <summary>Registers <c>weight_ensembling_moe</c>.</summary>
+    public static IFusionBenchBuilder AddWeightEnsemblingMoe(this IFusionBenchBuilder builder, string name = "weight_ensembling_moe", Action<WeightEnsemblingMoeOptions>? configure = null) =>
+        builder.AddAlgorithm<WeightEnsemblingMoeAlgorithm, WeightEnsemblingMoeOptions>(name, configure);
 }

@@ -34,7 +34,8 @@ public static class FusionBenchServiceCollectionExtensions
             .AddDepthUpscaling()
             .AddMoeUpscaling()
             .AddMoeMerging()
-            .AddModelRecombination();
+            .AddModelRecombination()
+            .AddWeightEnsemblingMoe();
         return builder;
     }
 }

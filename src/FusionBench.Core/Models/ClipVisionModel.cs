@@ -14,7 +14,7 @@ namespace FusionBench.Core.Models;
 /// layers (LayerNorm → multi-head self-attention → residual, LayerNorm → MLP with quick-GELU → residual), and the
 /// post-LayerNorm of the class token as the pooled output (<c>pooler_output</c>).
 /// </remarks>
-public sealed class ClipVisionModel : ILinearInputModel
+public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
 {
     /// <summary>The prefix of every parameter name, as in <c>CLIPVisionModel.state_dict()</c>.</summary>
     public const string Prefix = "vision_model.";
@@ -38,6 +38,19 @@ public sealed class ClipVisionModel : ILinearInputModel
 
     /// <summary>The name of encoder layer <paramref name="index"/>'s parameters start with.</summary>
     public static string LayerPrefix(int index) => $"{Prefix}encoder.layers.{index}.";
+
+    string ILayerMlpModel.LayerPrefix(int index) => LayerPrefix(index);
+
+    /// <inheritdoc />
+    public int CountLayers(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        int n = 0;
+        while (weights.ContainsKey(LayerPrefix(n) + "layer_norm1.weight")) n++;
+        return n;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> MlpTensorNames { get; } = new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" };
 
     private static Dictionary<string, TensorInfo> BuildParameterTable(ClipVisionConfig c)
     {

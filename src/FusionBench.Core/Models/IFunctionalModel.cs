@@ -32,3 +32,22 @@ public interface ILinearInputModel : IFunctionalModel
     /// </summary>
     Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput);
 }
+
+/// <summary>A transformer whose per-layer MLP weights can be supplied from each layer's input (what WEMoE needs).</summary>
+public interface ILayerMlpModel : IFunctionalModel
+{
+    /// <summary>The name prefix of encoder layer <paramref name="index"/> (ending in a dot).</summary>
+    string LayerPrefix(int index);
+
+    /// <summary>The number of encoder layers in a set of weights.</summary>
+    int CountLayers(IReadOnlyDictionary<string, Tensor> weights);
+
+    /// <summary>The MLP's tensor names relative to <c>LayerPrefix(i) + "mlp."</c> (for example <c>fc1.weight</c>).</summary>
+    IReadOnlyList<string> MlpTensorNames { get; }
+
+    /// <summary>
+    /// Runs the forward with each layer's MLP weights chosen from that layer's normalised input (<paramref name="mlpWeights"/>
+    /// returns the <see cref="MlpTensorNames"/> for a layer index and its hidden states, or null for the weights' own MLP).
+    /// </summary>
+    Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?> mlpWeights);
+}

@@ -132,7 +132,7 @@ public class CliTests
         Assert.Contains("ties_merging", stdout);
         Assert.Contains("Ties-Merging", stdout);
         Assert.Contains("https://arxiv.org/abs/2306.01708", stdout);
-        Assert.Equal(18 + 2, stdout.Trim().Split('\n').Length); // header, rule, one line per method
+        Assert.Equal(19 + 2, stdout.Trim().Split('\n').Length); // header, rule, one line per method
     }
 
     [Fact]

@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using FusionBench.Core.Algorithms.Merging.AdaMerging;
+using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe;
+
+/// <summary>
+/// <c>weight_ensembling_moe</c> (WEMoE, Tang et al., ICML 2024): non-MLP weights by task arithmetic with
+/// <c>init_lambda</c>; each encoder layer's MLP becomes W₀ + Σᵢ rᵢ(x) τᵢ with input-conditioned routing weights from a
+/// small router, trained by entropy minimisation on unlabeled test inputs (as AdaMerging).
+/// </summary>
+public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions options) : ModelFusionAlgorithm<WeightEnsemblingMoeOptions>(options)
+{
+    /// <inheritdoc />
+    public override FusionAlgorithmInfo Info { get; } = new("weight_ensembling_moe", "Weight-Ensembling MoE", FusionCategory.Mixing,
+        "https://arxiv.org/abs/2402.00433", "Upscales each MLP into an input-conditioned mix of the task vectors, with routers trained on unlabeled test inputs.");
+
+    /// <inheritdoc />
+    protected override IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    {
+        var data = modelPool as IDataModelPool
+            ?? throw new FusionException("Method 'weight_ensembling_moe' trains routers on unlabeled test inputs, so it needs a model pool with data and heads (such as the image suite's).");
+        var architecture = data.Architecture as ILayerMlpModel
+            ?? throw new FusionException("Method 'weight_ensembling_moe' needs an architecture whose MLP weights can be supplied per layer (ILayerMlpModel).");
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
+        var mergedBase = GeneralizedTaskArithmeticMerger.Merge(plan, Options.InitLambda, null, null, Array.Empty<string>(), cancellationToken);
+        using var pretrained = StateDict.CopyFrom(plan.Pretrained!);
+        var models = plan.Models.Select(StateDict.CopyFrom).ToList();
+        using var g = new Generator((ulong)Options.Seed);
+        WeightEnsemblingMoeModel model;
+        try
+        {
+            model = new WeightEnsemblingMoeModel(architecture, mergedBase, pretrained, models, Options, g);
+        }
+        finally
+        {
+            foreach (var m in models) m.Dispose();
+        }
+        try
+        {
+            if (Options.Checkpoint is string path) LoadRouters(model, path);
+            else if (Options.MaxSteps > 0) Train(model, data, plan.ModelNames, g, cancellationToken);
+            if (Options.SaveCheckpoint is string save) Checkpoint.Save(model.Routers, save);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private void Train(WeightEnsemblingMoeModel model, IDataModelPool data, IReadOnlyList<string> tasks, Generator g, CancellationToken ct)
+    {
+        var parameters = model.RouterParameters;
+        foreach (var p in parameters) p.requires_grad_(true);
+        using var optimizer = optim.Adam(parameters, lr: Options.Lr);
+        var clock = Stopwatch.StartNew();
+        var entropies = new List<double>();
+        double lastReport = -10;
+        for (int step = 1; step <= Options.MaxSteps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            Tensor? loss = null;
+            foreach (var task in tasks)
+            {
+                var inputs = data.TestInputs(task);
+                var idx = randint(0, inputs.shape[0], new[] { (long)Math.Min(Options.BatchSize, inputs.shape[0]) }, generator: g);
+                var h = AdaMergingAlgorithm.Entropy(data.Logits(task, model.Forward(inputs.index_select(0, idx))));
+                loss = loss is null ? h : loss + h;
+            }
+            loss!.backward();
+            optimizer.step();
+            entropies.Add(loss.ToDouble() / tasks.Count);
+            double now = clock.Elapsed.TotalSeconds;
+            if (FusionProgress.IsListening && (now - lastReport >= 2 || step == Options.MaxSteps))
+            {
+                lastReport = now;
+                FusionProgress.Report(string.Create(CultureInfo.InvariantCulture,
+                    $"  {Info.Name}: step {step}/{Options.MaxSteps}, entropy {entropies[^1]:F4}, {now:F0} s elapsed, ~{now / step * (Options.MaxSteps - step):F0} s left"));
+            }
+        }
+        foreach (var p in parameters) p.requires_grad_(false);
+        Details["entropy"] = entropies;
+        Details["seconds_per_step"] = clock.Elapsed.TotalSeconds / Options.MaxSteps;
+    }
+
+    private void LoadRouters(WeightEnsemblingMoeModel model, string path)
+    {
+        using var file = Checkpoint.Open(path);
+        foreach (var name in model.Routers.TensorNames)
+        {
+            if (!file.Contains(name))
+                throw new FusionParameterException(Info.Name, "checkpoint", $"{path} has no router tensor '{name}' (was it saved for this pool and router depth?).");
+            using var t = file.Read(name);
+            if (!t.shape.SequenceEqual(model.Routers[name].shape))
+                throw new FusionParameterException(Info.Name, "checkpoint", $"{path}: router tensor '{name}' has another shape than this pool needs.");
+            using (no_grad()) model.Routers[name].copy_(t);
+        }
+    }
+}
