@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using FusionBench.Core;
 using FusionBench.Core.Suites.Image;
-using Microsoft.Extensions.DependencyInjection;
+using FusionBench.Cli.Experiments;
 
 namespace FusionBench.Cli.Commands;
 
@@ -13,48 +13,57 @@ internal static class RunCommand
         var suite = SuiteLocations.SuiteOption();
         var data = SuiteLocations.DataOption();
         var zoo = SuiteLocations.ZooOption();
-        var method = new Option<string>("--method") { Description = "The fusion method (see `fusionbench list`).", Required = true };
+        var config = new Option<string?>("--config") { Description = "An experiment config (YAML or JSON) with method, modelpool and taskpool sections." };
+        var method = new Option<string?>("--method") { Description = "The fusion method (see `fusionbench list`), when no --config is given." };
         var sets = new Option<string[]>("--set") { Description = "A method parameter as KEY=VALUE (repeatable)." };
         var lora = new Option<bool>("--lora") { Description = "Fuse the LoRA fine-tuned models instead of the fully fine-tuned ones." };
         var report = new Option<string?>("--report") { Description = "Write the FusionBench-style report JSON to this file." };
-        var command = new Command("run", "Fuse the suite's model pool with a method and evaluate the result on every task.")
+        var output = new Option<string?>("--output") { Description = "Run folder (resolved config, report, weights when output.save_weights=true); sweeps get one subfolder per run." };
+        var overrides = new Argument<string[]>("OVERRIDES") { Description = "Config overrides such as method.scaling_factor=0.4 or taskpool.corruption=contrast; a comma list is a sweep.", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("run", "Fuse the suite's model pool (or a config's pool) with a method and evaluate the result on every task.")
         {
-            suite, data, zoo, method, sets, lora, report,
+            suite, data, zoo, config, method, sets, lora, report, output, overrides,
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
             using var services = context.Services(parse);
-            var parameters = (parse.GetValue(sets) ?? Array.Empty<string>()).Select(s => MergeCommand.SplitPair(s, "--set", "KEY=VALUE")).ToList();
-            var algorithm = services.GetRequiredService<IFusionAlgorithmProvider>().Create(parse.GetValue(method)!, parameters);
-            string suiteName = parse.GetValue(suite)!;
-            string dataDir = SuiteLocations.DataDirectory(parse.GetValue(data));
-            string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
-            if (ImageZooManifest.TryLoad(Path.Combine(zooDir, ImageModelZoo.ManifestFile)) is null)
-                ImageModelZoo.EnsureBuilt(dataDir, zooDir, ImageZooOptions.ForSuite(suiteName), false, new SynchronousProgress(l => context.Error.WriteLine(l)), context.CancellationToken);
-            using var pool = ImageSuiteModelPool.Open(zooDir, dataDir, parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
-            FusionResult result;
-            using (FusionProgress.Listen(new SynchronousProgress(l => context.Error.WriteLine(l))))
-                result = algorithm.Fuse(pool, context.CancellationToken);
-            using var owned = result;
-            var evaluated = pool.CreateTaskPool().Evaluate(result, context.CancellationToken);
-            var info = new Dictionary<string, object?>(evaluated.ModelInfo)
+            ExperimentConfig baseConfig;
+            if (parse.GetValue(config) is string path) baseConfig = ExperimentConfig.Load(path);
+            else if (parse.GetValue(method) is string m)
             {
-                ["suite"] = suiteName,
-                ["fine_tuning"] = pool.FineTuning.ToString().ToLowerInvariant(),
-                ["wall_time_seconds"] = result.WallTime.TotalSeconds,
-                ["peak_memory_bytes"] = result.PeakMemoryBytes,
-            };
-            var final = new TaskPoolReport(evaluated.Tasks, info);
-            EvaluateCommand.WriteReport(context.Out, final);
-            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{result.Method.Name}: fused in {result.WallTime.TotalSeconds:F2} s."));
-            if (parse.GetValue(report) is string path)
+                var parameters = (parse.GetValue(sets) ?? Array.Empty<string>()).Select(s => MergeCommand.SplitPair(s, "--set", "KEY=VALUE"));
+                baseConfig = ExperimentConfig.FromMethod(m, parameters, parse.GetValue(suite)!);
+            }
+            else throw new CliException("Give --method NAME or --config FILE.");
+            var extra = new List<string>();
+            if (parse.GetValue(data) is string d) extra.Add($"modelpool.data={d}");
+            if (parse.GetValue(zoo) is string z) extra.Add($"modelpool.zoo_dir={z}");
+            if (parse.GetValue(lora)) extra.Add("modelpool.fine_tuning=lora");
+            var runs = baseConfig.WithOverrides(extra.Concat(parse.GetValue(overrides) ?? Array.Empty<string>()));
+            string? outputDir = parse.GetValue(output);
+            for (int i = 0; i < runs.Count; i++)
             {
-                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                File.WriteAllText(path, final.ToJson());
-                context.Out.WriteLine($"Wrote {path}");
+                var (label, runConfig) = runs[i];
+                if (runs.Count > 1) context.Out.WriteLine($"== run {i + 1}/{runs.Count}: {label}");
+                string? runDir = outputDir is null ? null : runs.Count == 1 ? outputDir : Path.Combine(outputDir, $"{i + 1:D2}-{Sanitize(label)}");
+                var outcome = ExperimentRunner.Run(runConfig, services, runDir, context.Error, context.CancellationToken);
+                if (outcome.Report is TaskPoolReport r)
+                {
+                    EvaluateCommand.WriteReport(context.Out, r);
+                    if (parse.GetValue(report) is string reportPath && runs.Count == 1)
+                    {
+                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
+                        File.WriteAllText(reportPath, r.ToJson());
+                        context.Out.WriteLine($"Wrote {reportPath}");
+                    }
+                }
+                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{outcome.Method}: fused in {outcome.WallSeconds:F2} s."));
+                if (runDir is not null) context.Out.WriteLine($"Run folder: {runDir}");
             }
             return 0;
         }));
         return command;
     }
+
+    private static string Sanitize(string label) => string.Concat(label.Select(c => char.IsLetterOrDigit(c) || c is '.' or '-' or '_' or '=' ? c : '_'));
 }

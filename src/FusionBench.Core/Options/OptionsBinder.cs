@@ -143,15 +143,34 @@ internal static class OptionsBinder
         if (element is not null)
         {
             string inner = text.StartsWith('[') && text.EndsWith(']') ? text[1..^1] : text;
-            var items = inner.Trim().Length == 0 ? Array.Empty<string>() : inner.Split(',');
-            var array = Array.CreateInstance(element, items.Length);
-            for (int k = 0; k < items.Length; k++) array.SetValue(Parse(items[k], element), k);
+            var items = inner.Trim().Length == 0 ? new List<string>() : SplitTopLevel(inner);
+            var array = Array.CreateInstance(element, items.Count);
+            for (int k = 0; k < items.Count; k++) array.SetValue(Parse(items[k], element), k);
             if (type.IsArray || type.IsAssignableFrom(array.GetType())) return array;
             var list = (IList)Activator.CreateInstance(typeof(List<>).MakeGenericType(element))!;
             foreach (var item in array) list.Add(item);
             return list;
         }
         throw new FormatException($"type {type.Name} cannot be set from text");
+    }
+
+    /// <summary>Splits on commas outside brackets and parentheses, so <c>[range(0,4),range(2,6)]</c> has two items.</summary>
+    private static List<string> SplitTopLevel(string text)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] is '(' or '[') depth++;
+            else if (text[i] is ')' or ']') depth--;
+            else if (text[i] == ',' && depth == 0)
+            {
+                parts.Add(text[start..i]);
+                start = i + 1;
+            }
+        }
+        parts.Add(text[start..]);
+        return parts;
     }
 
     private static string Unquote(string s) =>

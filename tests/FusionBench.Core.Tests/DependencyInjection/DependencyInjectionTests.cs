@@ -109,6 +109,9 @@ public class DependencyInjectionTests
             new Dictionary<string, string> { ["merge_func"] = "mean", ["remove_keys"] = "[a.weight,'b.bias']" });
         Assert.Equal(FusionBench.Core.TaskVectors.MergeFunction.Mean, ties.Options.MergeFunc);
         Assert.Equal(new[] { "a.weight", "b.bias" }, ties.Options.RemoveKeys);
+        var depth = (FusionBench.Core.Algorithms.Mixing.DepthUpscaling.DepthUpscalingAlgorithm)provider.Create("depth_upscaling",
+            new Dictionary<string, string> { ["layer_indices"] = "[range(0,4),3,range(2,6)]" });
+        Assert.Equal(new[] { "range(0,4)", "3", "range(2,6)" }, depth.Options.LayerIndices);
     }
 
     // A user's own method, registered through the same public call the built-ins use.

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using YamlDotNet.RepresentationModel;
+
+namespace FusionBench.Cli.Experiments;
+
+/// <summary>
+/// An experiment in FusionBench's spirit: a <c>method</c>, a <c>modelpool</c> and a <c>taskpool</c> section, read from
+/// YAML or JSON and held as flat dotted keys (<c>method.scaling_factor</c>) so command-line overrides and sweeps apply
+/// uniformly.
+/// </summary>
+internal sealed class ExperimentConfig
+{
+    public static readonly IReadOnlyList<string> ModelPoolKeys = new[] { "suite", "fine_tuning", "tasks", "zoo_dir", "data", "pretrained", "models" };
+    public static readonly IReadOnlyList<string> TaskPoolKeys = new[] { "corruption", "severity", "seed", "batch_size" };
+    public static readonly IReadOnlyList<string> OutputKeys = new[] { "save_weights" };
+
+    public ExperimentConfig(IReadOnlyDictionary<string, string> values) => Values = values;
+
+    /// <summary>Flat dotted keys → text values (lists as <c>[a,b]</c>).</summary>
+    public IReadOnlyDictionary<string, string> Values { get; }
+
+    public string Method => Values.TryGetValue("method.name", out var m) ? m : throw new CliException("The experiment has no method.name.");
+
+    /// <summary>The method's parameters (every <c>method.*</c> key but <c>name</c>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> MethodParameters =>
+        Values.Where(kv => kv.Key.StartsWith("method.", StringComparison.Ordinal) && kv.Key != "method.name")
+              .Select(kv => new KeyValuePair<string, string>(kv.Key["method.".Length..], kv.Value)).ToList();
+
+    public string? Get(string key) => Values.TryGetValue(key, out var v) ? v : null;
+
+    /// <summary>Reads a YAML (.yaml/.yml) or JSON file.</summary>
+    public static ExperimentConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new CliException($"Experiment config not found: {path}");
+        var flat = new Dictionary<string, string>(StringComparer.Ordinal);
+        string text = File.ReadAllText(path);
+        try
+        {
+            if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                FlattenJson(JsonNode.Parse(text) ?? throw new CliException($"{path} is empty."), "", flat);
+            else
+            {
+                var yaml = new YamlStream();
+                yaml.Load(new StringReader(text));
+                if (yaml.Documents.Count == 0) throw new CliException($"{path} is empty.");
+                FlattenYaml(yaml.Documents[0].RootNode, "", flat);
+            }
+        }
+        catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
+        {
+            throw new CliException($"{path} is not valid {(path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "JSON" : "YAML")}: {e.Message}");
+        }
+        var config = new ExperimentConfig(flat);
+        config.ValidateKeys(path);
+        return config;
+    }
+
+    /// <summary>A config from a method name and parameters (what <c>fusionbench run --method</c> builds).</summary>
+    public static ExperimentConfig FromMethod(string method, IEnumerable<KeyValuePair<string, string>> parameters, string suite)
+    {
+        var flat = new Dictionary<string, string>(StringComparer.Ordinal) { ["method.name"] = method, ["modelpool.suite"] = suite };
+        foreach (var (k, v) in parameters) flat["method." + k] = v;
+        return new ExperimentConfig(flat);
+    }
+
+    /// <summary>
+    /// Applies <c>key=value</c> overrides; a value with top-level commas (<c>method.scaling_factor=0.1,0.2</c>) is a sweep.
+    /// </summary>
+    /// <returns>One config per combination of swept values, with a label naming the swept values.</returns>
+    public IReadOnlyList<(string Label, ExperimentConfig Config)> WithOverrides(IEnumerable<string> overrides)
+    {
+        var combos = new List<(string Label, Dictionary<string, string> Values)> { ("", new Dictionary<string, string>(Values, StringComparer.Ordinal)) };
+        foreach (var o in overrides)
+        {
+            int eq = o.IndexOf('=');
+            if (eq <= 0) throw new CliException($"An override must be KEY=VALUE (e.g. method.scaling_factor=0.4), got '{o}'.");
+            string key = o[..eq].Trim(), value = o[(eq + 1)..].Trim();
+            var values = SplitTopLevel(value);
+            var next = new List<(string, Dictionary<string, string>)>();
+            foreach (var (label, map) in combos)
+                foreach (var v in values)
+                {
+                    var copy = new Dictionary<string, string>(map, StringComparer.Ordinal) { [key] = v };
+                    next.Add((values.Count > 1 ? (label.Length > 0 ? label + "," : "") + $"{key}={v}" : label, copy));
+                }
+            combos = next;
+        }
+        var result = combos.Select(c => (c.Label, new ExperimentConfig(c.Values))).ToList();
+        foreach (var (_, c) in result) c.ValidateKeys("the overrides");
+        return result;
+    }
+
+    private void ValidateKeys(string where)
+    {
+        foreach (var key in Values.Keys)
+        {
+            var parts = key.Split('.');
+            string section = parts[0];
+            string sub = parts.Length > 1 ? parts[1] : "";
+            bool ok = section switch
+            {
+                "method" => parts.Length == 2,
+                "modelpool" => ModelPoolKeys.Contains(sub) && (sub == "models" ? parts.Length == 3 : parts.Length == 2),
+                "taskpool" => TaskPoolKeys.Contains(sub) && parts.Length == 2,
+                "output" => OutputKeys.Contains(sub) && parts.Length == 2,
+                _ => false,
+            };
+            if (ok) continue;
+            string allowed = section switch
+            {
+                "modelpool" => string.Join(", ", ModelPoolKeys.Select(k => "modelpool." + k)),
+                "taskpool" => string.Join(", ", TaskPoolKeys.Select(k => "taskpool." + k)),
+                "output" => string.Join(", ", OutputKeys.Select(k => "output." + k)),
+                _ => "method.name and method.<parameter>, modelpool.*, taskpool.*, output.*",
+            };
+            throw new CliException($"Unknown key '{key}' in {where}. Allowed: {allowed}.");
+        }
+        if (Values.TryGetValue("taskpool.severity", out var s) && (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sev) || sev is < 1 or > 5))
+            throw new CliException($"taskpool.severity must be an integer 1–5, got '{s}'.");
+        if (Values.TryGetValue("modelpool.fine_tuning", out var f) && f is not ("full" or "lora"))
+            throw new CliException($"modelpool.fine_tuning must be full or lora, got '{f}'.");
+        if (Values.TryGetValue("output.save_weights", out var w) && w is not ("true" or "false"))
+            throw new CliException($"output.save_weights must be true or false, got '{w}'.");
+    }
+
+    private static List<string> SplitTopLevel(string value)
+    {
+        var parts = new List<string>();
+        int depth = 0, start = 0;
+        for (int i = 0; i < value.Length; i++)
+        {
+            if (value[i] is '[' or '(') depth++;
+            else if (value[i] is ']' or ')') depth--;
+            else if (value[i] == ',' && depth == 0)
+            {
+                parts.Add(value[start..i].Trim());
+                start = i + 1;
+            }
+        }
+        parts.Add(value[start..].Trim());
+        return parts;
+    }
+
+    private static void FlattenJson(JsonNode node, string prefix, Dictionary<string, string> flat)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (k, v) in o)
+                    if (v is not null) FlattenJson(v, prefix.Length == 0 ? k : $"{prefix}.{k}", flat);
+                break;
+            case JsonArray a:
+                flat[prefix] = "[" + string.Join(",", a.Select(x => x is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : x?.ToJsonString() ?? "null")) + "]";
+                break;
+            case JsonValue v:
+                flat[prefix] = v.TryGetValue<string>(out var str) ? str : v.ToJsonString();
+                break;
+        }
+    }
+
+    private static void FlattenYaml(YamlNode node, string prefix, Dictionary<string, string> flat)
+    {
+        switch (node)
+        {
+            case YamlMappingNode m:
+                foreach (var (k, v) in m.Children)
+                {
+                    string key = ((YamlScalarNode)k).Value ?? "";
+                    FlattenYaml(v, prefix.Length == 0 ? key : $"{prefix}.{key}", flat);
+                }
+                break;
+            case YamlSequenceNode s:
+                flat[prefix] = "[" + string.Join(",", s.Children.Select(c => (c as YamlScalarNode)?.Value ?? "")) + "]";
+                break;
+            case YamlScalarNode sc:
+                if (sc.Value is null or "" or "null" or "~") return; // an empty value means: use the default
+                flat[prefix] = sc.Value;
+                break;
+        }
+    }
+
+    /// <summary>The resolved config as YAML (nested sections), for the run folder.</summary>
+    public string ToYaml()
+    {
+        var root = new SortedDictionary<string, object>(StringComparer.Ordinal);
+        foreach (var (key, value) in Values)
+        {
+            var parts = key.Split('.');
+            var node = root;
+            for (int i = 0; i < parts.Length - 1; i++)
+            {
+                if (!node.TryGetValue(parts[i], out var child)) node[parts[i]] = child = new SortedDictionary<string, object>(StringComparer.Ordinal);
+                node = (SortedDictionary<string, object>)child;
+            }
+            node[parts[^1]] = value;
+        }
+        return new YamlDotNet.Serialization.SerializerBuilder().Build().Serialize(root);
+    }
+}
