@@ -157,7 +157,11 @@ internal static class BenchmarkCommand
                 using (FusionProgress.Listen(new SynchronousProgress(l => err.WriteLine("    " + l.Trim()))))
                     result = algorithm.Fuse(pool, ct);
                 using (result)
-                    return Evaluate(tp => tp.Evaluate(result, ct), result.Parameters, result.WallTime.TotalSeconds, result.PeakMemoryBytes);
+                {
+                    var node = Evaluate(tp => tp.Evaluate(result, ct), result.Parameters, result.WallTime.TotalSeconds, result.PeakMemoryBytes);
+                    node["report"]!["model_info"]!["fused_models"] = new JsonArray(pool.ModelNames.Select(n => (JsonNode)n).ToArray());
+                    return node;
+                }
             })));
         }
         var curveData = new Dictionary<string, IReadOnlyList<(double, double)>>();
