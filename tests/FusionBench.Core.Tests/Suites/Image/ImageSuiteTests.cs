@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using FusionBench.Cli;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.Models;
@@ -212,6 +213,34 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
         Assert.Equal(1, mergeCode);
         Assert.Contains("needs a model pool with an architecture", mergeErr);
         Assert.False(File.Exists(zoo.NewTempPath("never.safetensors")));
+    }
+
+    [Fact]
+    public void EveryRegisteredMethod_RunsOnTheTinySuite_AndTheTaskPoolEvaluatesItsResult()
+    {
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var provider = services.GetRequiredService<IFusionAlgorithmProvider>();
+        using var pool = ImageSuiteModelPool.Open(zoo.ZooDirectory, ImageSuiteFixture.DataDirectory);
+        var taskPool = pool.CreateTaskPool();
+        var overrides = new Dictionary<string, Dictionary<string, string>>
+        {
+            ["weighted_average"] = new() { ["weights"] = "[1,1,1,1,1,1,1,1]" },
+            ["slerp"] = new() { ["model"] = "mnist" },
+            ["depth_upscaling"] = new() { ["layer_indices"] = "[0,0]" },
+            ["task_wise_adamerging"] = new() { ["max_steps"] = "2" },
+            ["layer_wise_adamerging"] = new() { ["max_steps"] = "2" },
+            ["weight_ensembling_moe"] = new() { ["max_steps"] = "2" },
+            ["fisher_merging"] = new() { ["num_fisher_examples"] = "32" },
+            ["regmean"] = new() { ["num_regmean_examples"] = "32" },
+        };
+        Assert.Equal(19, provider.Registrations.Count);
+        foreach (var r in provider.Registrations)
+        {
+            using var result = provider.Create(r.Name, overrides.GetValueOrDefault(r.Name) ?? new()).Fuse(pool);
+            var report = taskPool.Evaluate(result);
+            Assert.Equal(8, report.Tasks.Count);
+            Assert.All(report.Tasks.Values, m => Assert.True(m.Accuracy is >= 0 and <= 1 && double.IsFinite(m.Loss), $"{r.Name}: {m}"));
+        }
     }
 
     private static (int Code, string Out, string Err) Run(params string[] args)
