@@ -17,11 +17,11 @@ public sealed record ImageZooOptions
     /// <summary>Pretraining images per source (MNIST and Fashion-MNIST).</summary>
     public int PretrainPerSource { get; init; } = 6000;
 
-    /// <summary>Passes over the pretraining set.</summary>
-    public int PretrainEpochs { get; init; } = 3;
+    /// <summary>Passes over the pretraining set (a stronger backbone makes the fine-tuned models more mergeable).</summary>
+    public int PretrainEpochs { get; init; } = 8;
 
     /// <summary>Full-batch Adam steps fitting each task's head on frozen pretrained features (the counterpart of CLIP's zero-shot heads).</summary>
-    public int HeadSteps { get; init; } = 60;
+    public int HeadSteps { get; init; } = 30;
 
     /// <summary>Training images per task (at most 2000).</summary>
     public int TrainPerTask { get; init; } = 2000;
@@ -30,7 +30,7 @@ public sealed record ImageZooOptions
     public int TestPerTask { get; init; } = 1000;
 
     /// <summary>Passes over a task's training set when fine-tuning.</summary>
-    public int FineTuneEpochs { get; init; } = 8;
+    public int FineTuneEpochs { get; init; } = 6;
 
     /// <summary>Minibatch size for pretraining and fine-tuning.</summary>
     public int BatchSize { get; init; } = 64;
@@ -39,8 +39,9 @@ public sealed record ImageZooOptions
     public double LearningRate { get; init; } = 1e-3;
 
     /// <summary>
-    /// AdamW learning rate for full fine-tuning. 1e-3 reaches the suite's individual-accuracy target (0.864 on
-    /// image-tiny); 3e-4 keeps the models nearer the pretrained one but averages 0.842.
+    /// AdamW learning rate for full fine-tuning. With the other defaults (a longer pretraining, a short fine-tuning)
+    /// 1e-3 reaches the suite's targets on image-tiny (individual 0.851, pretrained 0.643) while the fine-tuned models
+    /// stay close enough to the pretrained one for simple averaging to beat it; 3e-4 falls short of 0.85.
     /// </summary>
     public double FineTuneLearningRate { get; init; } = 1e-3;
 
