@@ -4,15 +4,16 @@ using FusionBench.Core.Internal;
 namespace FusionBench.Core.Algorithms;
 
 /// <summary>
-/// A convenient base for a fusion method with a typed options class: validates the options once, times the run,
-/// measures peak memory, returns freed native memory to the OS afterwards and reports the parameters used.
+/// What every typed fusion method shares: the options validated once, the run timed, its peak memory measured, freed
+/// native memory returned to the OS afterwards, and the parameters and details reported. Derive from
+/// <see cref="FusionAlgorithm{TOptions}"/> (the result is weights) or <see cref="ModelFusionAlgorithm{TOptions}"/> (a model).
 /// </summary>
 /// <typeparam name="TOptions">The method's options: public settable properties, named in snake_case as parameters.</typeparam>
-public abstract class FusionAlgorithm<TOptions> : IFusionAlgorithm where TOptions : class
+public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOptions : class
 {
     /// <summary>Validates and keeps the options.</summary>
     /// <exception cref="FusionParameterException">An option is out of range.</exception>
-    protected FusionAlgorithm(TOptions options)
+    private protected FusionAlgorithmBase(TOptions options)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
         OptionsBinder.Validate(Info.Name, options);
@@ -24,58 +25,57 @@ public abstract class FusionAlgorithm<TOptions> : IFusionAlgorithm where TOption
     /// <inheritdoc />
     public abstract FusionAlgorithmInfo Info { get; }
 
+    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
+    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
+
     /// <inheritdoc />
     public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelPool);
         var details = new Dictionary<string, object?>();
         Details = details;
-        var (weights, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
-        return new FusionResult(Info, weights, OptionsBinder.ToDictionary(Options), wall, peak) { Details = details };
+        var (output, wall, peak) = FusionRun.Measure(() => FuseOutput(modelPool, cancellationToken), cancellationToken);
+        var parameters = OptionsBinder.ToDictionary(Options);
+        return output is StateDict weights
+            ? new FusionResult(Info, weights, parameters, wall, peak) { Details = details }
+            : new FusionResult(Info, (IFusedModel)output, parameters, wall, peak) { Details = details };
     }
 
-    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
-    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
+    /// <summary>The weights (<see cref="StateDict"/>) or model (<see cref="IFusedModel"/>) of one run.</summary>
+    private protected abstract IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken);
+}
 
-    /// <summary>Computes the fused weights. Called once per <see cref="Fuse"/> with the options already validated.</summary>
+/// <summary>
+/// A convenient base for a fusion method whose result is one set of weights, with a typed options class (see
+/// <see cref="FusionAlgorithmBase{TOptions}"/> for what it takes care of).
+/// </summary>
+/// <typeparam name="TOptions">The method's options: public settable properties, named in snake_case as parameters.</typeparam>
+public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
+{
+    /// <summary>Validates and keeps the options.</summary>
+    /// <exception cref="FusionParameterException">An option is out of range.</exception>
+    protected FusionAlgorithm(TOptions options) : base(options) { }
+
+    /// <summary>Computes the fused weights. Called once per <see cref="FusionAlgorithmBase{TOptions}.Fuse"/> with the options already validated.</summary>
     protected abstract StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+
+    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken) => FuseCore(modelPool, cancellationToken);
 }
 
 /// <summary>
 /// A base for a fusion method whose result is a model rather than one set of weights (ensembles, mixed
-/// architectures), with the same option validation, timing and parameter reporting as <see cref="FusionAlgorithm{TOptions}"/>.
+/// architectures), with the same option validation, timing and parameter reporting.
 /// </summary>
 /// <typeparam name="TOptions">The method's options.</typeparam>
-public abstract class ModelFusionAlgorithm<TOptions> : IFusionAlgorithm where TOptions : class
+public abstract class ModelFusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
 {
     /// <summary>Validates and keeps the options.</summary>
-    protected ModelFusionAlgorithm(TOptions options)
-    {
-        Options = options ?? throw new ArgumentNullException(nameof(options));
-        OptionsBinder.Validate(Info.Name, options);
-    }
+    protected ModelFusionAlgorithm(TOptions options) : base(options) { }
 
-    /// <summary>The options this instance runs with.</summary>
-    public TOptions Options { get; }
-
-    /// <inheritdoc />
-    public abstract FusionAlgorithmInfo Info { get; }
-
-    /// <inheritdoc />
-    public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(modelPool);
-        var details = new Dictionary<string, object?>();
-        Details = details;
-        var (model, wall, peak) = FusionRun.Measure(() => FuseCore(modelPool, cancellationToken), cancellationToken);
-        return new FusionResult(Info, model, OptionsBinder.ToDictionary(Options), wall, peak) { Details = details };
-    }
-
-    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
-    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
-
-    /// <summary>Builds the fused model. Called once per <see cref="Fuse"/> with the options already validated.</summary>
+    /// <summary>Builds the fused model. Called once per <see cref="FusionAlgorithmBase{TOptions}.Fuse"/> with the options already validated.</summary>
     protected abstract IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+
+    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken) => FuseCore(modelPool, cancellationToken);
 }
 
 /// <summary>Times a fusion, measures its peak memory and trims the native heap afterwards.</summary>

@@ -46,3 +46,21 @@ public static class FusionProgress
         public void Dispose() => Current.Value = previous;
     }
 }
+
+/// <summary>Reports a training loop's step, entropy and time left every two seconds to <see cref="FusionProgress"/>.</summary>
+internal sealed class TrainingProgress(string method, int maxSteps)
+{
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private double _lastReport = -10;
+
+    public double ElapsedSeconds => _clock.Elapsed.TotalSeconds;
+
+    public void Step(int step, double entropy)
+    {
+        double now = _clock.Elapsed.TotalSeconds;
+        if (!FusionProgress.IsListening || (now - _lastReport < 2 && step != maxSteps)) return;
+        _lastReport = now;
+        FusionProgress.Report(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"  {method}: step {step}/{maxSteps}, entropy {entropy:F4}, {now:F0} s elapsed, ~{now / step * (maxSteps - step):F0} s left"));
+    }
+}

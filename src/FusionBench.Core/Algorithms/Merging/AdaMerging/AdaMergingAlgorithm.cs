@@ -54,8 +54,7 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
         var parameter = new Parameter(lambda.clone(), requires_grad: true);
         using var optimizer = optim.Adam(new[] { parameter }, lr: Options.Lr);
         var entropies = new List<double>();
-        var clock = Stopwatch.StartNew();
-        double lastReport = -10;
+        var progress = new TrainingProgress(Info.Name, Options.MaxSteps);
         var architecture = data.Architecture;
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
@@ -77,18 +76,12 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
             if (Options.ClampWeights)
                 using (no_grad()) parameter.clamp_(0, 1);
             entropies.Add(loss.ToDouble() / plan.Count);
-            double now = clock.Elapsed.TotalSeconds;
-            if (FusionProgress.IsListening && (now - lastReport >= 2 || step == Options.MaxSteps))
-            {
-                lastReport = now;
-                FusionProgress.Report(string.Create(CultureInfo.InvariantCulture,
-                    $"  {Info.Name}: step {step}/{Options.MaxSteps}, entropy {entropies[^1]:F4}, {now:F0} s elapsed, ~{now / step * (Options.MaxSteps - step):F0} s left"));
-            }
+            progress.Step(step, entropies[^1]);
         }
         using (no_grad()) lambda.copy_(parameter);
         parameter.Dispose();
         Details["entropy"] = entropies;
-        Details["seconds_per_step"] = clock.Elapsed.TotalSeconds / Math.Max(1, Options.MaxSteps);
+        Details["seconds_per_step"] = progress.ElapsedSeconds / Math.Max(1, Options.MaxSteps);
     }
 
     /// <summary>Mean Shannon entropy of the softmax of <paramref name="logits"/> over a batch (FusionBench's 1e-8 guard).</summary>

@@ -61,9 +61,8 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
         var parameters = model.RouterParameters;
         foreach (var p in parameters) p.requires_grad_(true);
         using var optimizer = optim.Adam(parameters, lr: Options.Lr);
-        var clock = Stopwatch.StartNew();
+        var progress = new TrainingProgress(Info.Name, Options.MaxSteps);
         var entropies = new List<double>();
-        double lastReport = -10;
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
@@ -80,17 +79,11 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
             loss!.backward();
             optimizer.step();
             entropies.Add(loss.ToDouble() / tasks.Count);
-            double now = clock.Elapsed.TotalSeconds;
-            if (FusionProgress.IsListening && (now - lastReport >= 2 || step == Options.MaxSteps))
-            {
-                lastReport = now;
-                FusionProgress.Report(string.Create(CultureInfo.InvariantCulture,
-                    $"  {Info.Name}: step {step}/{Options.MaxSteps}, entropy {entropies[^1]:F4}, {now:F0} s elapsed, ~{now / step * (Options.MaxSteps - step):F0} s left"));
-            }
+            progress.Step(step, entropies[^1]);
         }
         foreach (var p in parameters) p.requires_grad_(false);
         Details["entropy"] = entropies;
-        Details["seconds_per_step"] = clock.Elapsed.TotalSeconds / Options.MaxSteps;
+        Details["seconds_per_step"] = progress.ElapsedSeconds / Options.MaxSteps;
     }
 
     private void LoadRouters(WeightEnsemblingMoeModel model, string path)
