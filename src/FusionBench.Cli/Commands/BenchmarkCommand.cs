@@ -60,8 +60,7 @@ internal static class BenchmarkCommand
         var clock = Stopwatch.StartNew();
         var err = context.Error;
         var ct = context.CancellationToken;
-        if (ImageZooManifest.TryLoad(Path.Combine(zooDir, ImageModelZoo.ManifestFile)) is null)
-            ImageModelZoo.EnsureBuilt(dataDir, zooDir, ImageZooOptions.ForSuite(suite), false, new SynchronousProgress(err.WriteLine), ct);
+        SuiteLocations.EnsureZoo(dataDir, zooDir, suite, err, ct);
         string runs = Path.Combine(outDir, "runs");
         Directory.CreateDirectory(runs);
         bool generalization = study == "generalization";

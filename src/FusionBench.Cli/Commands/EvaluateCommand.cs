@@ -31,7 +31,7 @@ internal static class EvaluateCommand
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
             string suiteName = parse.GetValue(suite)!;
-            var options = ImageZooOptions.ForSuite(suiteName);
+            _ = ImageZooOptions.ForSuite(suiteName); // an unknown suite fails before any work
             string dataDir = SuiteLocations.DataDirectory(parse.GetValue(data));
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
             var evaluation = new ImageEvaluationOptions { Severity = parse.GetValue(severity) };
@@ -41,9 +41,7 @@ internal static class EvaluateCommand
                 catch (ArgumentException e) { throw new CliException(e.Message); }
                 if (evaluation.Severity is < 1 or > 5) throw new CliException($"--severity must be 1–5, got {evaluation.Severity}.");
             }
-            // Evaluate whatever zoo is there (a custom build included); build the suite's zoo only when none is.
-            if (ImageZooManifest.TryLoad(Path.Combine(zooDir, ImageModelZoo.ManifestFile)) is null)
-                ImageModelZoo.EnsureBuilt(dataDir, zooDir, options, false, new SynchronousProgress(l => context.Error.WriteLine(l)), context.CancellationToken);
+            SuiteLocations.EnsureZoo(dataDir, zooDir, suiteName, context.Error, context.CancellationToken);
             using var pool = ImageSuiteModelPool.Open(zooDir, dataDir, parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
             var taskPool = pool.CreateTaskPool(evaluation);
             string what = parse.GetValue(model)!;
@@ -87,12 +85,7 @@ internal static class EvaluateCommand
                     throw new CliException($"--model '{what}' is not pretrained, individual, a task ({string.Join(", ", pool.ModelNames)}) or an existing checkpoint path.");
                 }
                 WriteReport(context.Out, result);
-                if (parse.GetValue(report) is string path)
-                {
-                    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                    File.WriteAllText(path, result.ToJson());
-                    context.Out.WriteLine($"Wrote {path}");
-                }
+                if (parse.GetValue(report) is string path) SuiteLocations.WriteReport(path, result, context.Out);
                 return 0;
             }
             finally

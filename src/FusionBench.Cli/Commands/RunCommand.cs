@@ -50,12 +50,7 @@ internal static class RunCommand
                 if (outcome.Report is TaskPoolReport r)
                 {
                     EvaluateCommand.WriteReport(context.Out, r);
-                    if (parse.GetValue(report) is string reportPath && runs.Count == 1)
-                    {
-                        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
-                        File.WriteAllText(reportPath, r.ToJson());
-                        context.Out.WriteLine($"Wrote {reportPath}");
-                    }
+                    if (parse.GetValue(report) is string reportPath && runs.Count == 1) SuiteLocations.WriteReport(reportPath, r, context.Out);
                 }
                 context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{outcome.Method}: fused in {outcome.WallSeconds:F2} s."));
                 if (runDir is not null) context.Out.WriteLine($"Run folder: {runDir}");

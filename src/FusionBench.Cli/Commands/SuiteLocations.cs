@@ -21,6 +21,25 @@ internal static class SuiteLocations
         Description = "Folder of the model zoo (default: $FUSIONBENCH_HOME/zoo/SUITE, or ~/.cache/fusionbench/zoo/SUITE).",
     };
 
+    /// <summary>
+    /// Makes sure a zoo is at <paramref name="zooDir"/>: whatever zoo is there (a custom build included) is used as is;
+    /// only when none is, the suite's zoo is built, with progress on <paramref name="progress"/>.
+    /// </summary>
+    public static void EnsureZoo(string dataDir, string zooDir, string suite, TextWriter progress, CancellationToken ct)
+    {
+        if (FusionBench.Core.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Core.Suites.Image.ImageModelZoo.ManifestFile)) is null)
+            FusionBench.Core.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Core.Suites.Image.ImageZooOptions.ForSuite(suite), false,
+                new SynchronousProgress(progress.WriteLine), ct);
+    }
+
+    /// <summary>Writes a report's JSON to <paramref name="path"/>, creating its folder, and says so.</summary>
+    public static void WriteReport(string path, FusionBench.Core.TaskPoolReport report, TextWriter output)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        File.WriteAllText(path, report.ToJson());
+        output.WriteLine($"Wrote {path}");
+    }
+
     public static string DataDirectory(string? given) => given ?? Path.Combine(AppContext.BaseDirectory, "data", "image");
 
     public static string ZooDirectory(string? given, string suite)

@@ -36,8 +36,7 @@ internal static class ExperimentRunner
             string suite = config.Get("modelpool.suite") ?? "image-tiny";
             string dataDir = SuiteLocations.DataDirectory(config.Get("modelpool.data"));
             string zooDir = SuiteLocations.ZooDirectory(config.Get("modelpool.zoo_dir"), suite);
-            if (ImageZooManifest.TryLoad(Path.Combine(zooDir, ImageModelZoo.ManifestFile)) is null)
-                ImageModelZoo.EnsureBuilt(dataDir, zooDir, ImageZooOptions.ForSuite(suite), false, new SynchronousProgress(progress.WriteLine), ct);
+            SuiteLocations.EnsureZoo(dataDir, zooDir, suite, progress, ct);
             IReadOnlyList<string>? tasks = config.Get("modelpool.tasks") is string t ? t.Trim('[', ']').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : null;
             pool = suitePool = ImageSuiteModelPool.Open(zooDir, dataDir, config.Get("modelpool.fine_tuning") == "lora" ? FineTuning.Lora : FineTuning.Full, tasks);
         }

@@ -6,8 +6,7 @@ namespace FusionBench.Core.Algorithms.Merging;
 internal static class DataDrivenMerging
 {
     public static IDataModelPool RequireData(IModelPool pool, string method) =>
-        pool as IDataModelPool
-        ?? throw new FusionException($"Method '{method}' runs the models on training inputs, so it needs a model pool with data and heads (such as the image suite's).");
+        PoolRequirements.Data(pool, method, "runs the models on training inputs");
 
     /// <summary>Up to <paramref name="count"/> training inputs of a task, drawn without replacement from a seeded permutation.</summary>
     public static Tensor SampleTrainInputs(IDataModelPool pool, string task, int count, long seed)

@@ -23,8 +23,7 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
     /// <inheritdoc />
     protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
     {
-        var data = modelPool as IDataModelPool
-            ?? throw new FusionException($"Method '{Info.Name}' adapts on each task's unlabeled test inputs, so it needs a model pool with data and heads (such as the image suite's).");
+        var data = PoolRequirements.Data(modelPool, Info.Name, "adapts on each task's unlabeled test inputs");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         foreach (var task in plan.ModelNames)
             if (!data.TaskNames.Contains(task))

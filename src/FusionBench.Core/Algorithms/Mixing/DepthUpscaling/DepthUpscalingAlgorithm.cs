@@ -39,9 +39,7 @@ public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions option
     protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
     {
         var spec = Options.LayerIndices ?? throw new FusionParameterException(Info.Name, "layer_indices", "Parameter 'layer_indices' of 'depth_upscaling' is required, e.g. [range(0,4),range(2,6)].");
-        var source = Options.Model is string m ? modelPool.GetModel(m)
-            : modelPool.Pretrained ?? (modelPool.ModelNames.Count == 1 ? modelPool.GetModel(modelPool.ModelNames[0])
-                : throw new FusionParameterException(Info.Name, "model", "The pool has no pretrained model and several fine-tuned ones; choose one with model=NAME."));
+        var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name);
         var (prefix, count) = LayerNames.Layers(source.TensorNames, Info.Name);
         var indices = Expand(spec, Info.Name);
         if (indices.Count == 0) throw new FusionParameterException(Info.Name, "layer_indices", "Parameter 'layer_indices' of 'depth_upscaling' selects no layer.");

@@ -14,9 +14,7 @@ public sealed class MoeUpscalingAlgorithm(MoeUpscalingOptions options) : FusionA
     /// <inheritdoc />
     protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
     {
-        var source = Options.Model is string m ? modelPool.GetModel(m)
-            : modelPool.Pretrained ?? (modelPool.ModelNames.Count == 1 ? modelPool.GetModel(modelPool.ModelNames[0])
-                : throw new FusionParameterException(Info.Name, "model", "The pool has no pretrained model and several fine-tuned ones; choose one with model=NAME."));
+        var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name);
         return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, cancellationToken);
     }
 }

@@ -24,8 +24,7 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
     /// <inheritdoc />
     protected override IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
     {
-        var data = modelPool as IDataModelPool
-            ?? throw new FusionException("Method 'weight_ensembling_moe' trains routers on unlabeled test inputs, so it needs a model pool with data and heads (such as the image suite's).");
+        var data = PoolRequirements.Data(modelPool, Info.Name, "trains routers on unlabeled test inputs");
         var architecture = data.Architecture as ILayerMlpModel
             ?? throw new FusionException("Method 'weight_ensembling_moe' needs an architecture whose MLP weights can be supplied per layer (ILayerMlpModel).");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
