@@ -95,6 +95,31 @@ internal sealed class MergePlan
     public torch.Tensor ToOutput(string name, torch.Tensor computed) =>
         computed.dtype == Infos[name].DType ? computed : computed.to(Infos[name].DType);
 
+    /// <summary>
+    /// The usual merge loop: for each tensor in order, <paramref name="mergeFloat"/> computes a float tensor (in the
+    /// compute dtype, inside a dispose scope of its own) and it is written back in the tensor's dtype; non-float tensors
+    /// are copied. An error or a cancellation disposes what was built.
+    /// </summary>
+    public StateDict MergeEachTensor(Func<string, torch.Tensor> mergeFloat, CancellationToken ct)
+    {
+        var output = new StateDict("merged");
+        try
+        {
+            foreach (var name in TensorNames)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                output.Add(name, IsFloat(name) ? ToOutput(name, mergeFloat(name)) : CopyUnmerged(name));
+            }
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>A copy of a non-float tensor (integer buffers) from the pretrained model, else the reference model.</summary>
     public torch.Tensor CopyUnmerged(string name)
     {

@@ -5,36 +5,16 @@ namespace FusionBench.Core.Algorithms.Merging;
 /// <summary>θ* = (Σᵢ wᵢ θᵢ) / divisor per tensor, accumulated in place; non-float tensors are copied.</summary>
 internal static class LinearCombination
 {
-    public static StateDict Merge(MergePlan plan, double[] weights, double divisor, CancellationToken ct)
-    {
-        var output = new StateDict("merged");
-        try
+    public static StateDict Merge(MergePlan plan, double[] weights, double divisor, CancellationToken ct) =>
+        plan.MergeEachTensor(name =>
         {
-            foreach (var name in plan.TensorNames)
+            Tensor? acc = null;
+            for (int i = 0; i < plan.Count; i++)
             {
-                ct.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    output.Add(name, plan.CopyUnmerged(name));
-                    continue;
-                }
-                Tensor? acc = null;
-                for (int i = 0; i < plan.Count; i++)
-                {
-                    var t = plan.ReadCompute(plan.Models[i], name);
-                    if (acc is null) acc = t.mul(weights[i]);
-                    else acc.add_(t, alpha: weights[i]);
-                }
-                if (divisor != 1.0) acc!.div_(divisor);
-                output.Add(name, plan.ToOutput(name, acc!));
+                var t = plan.ReadCompute(plan.Models[i], name);
+                if (acc is null) acc = t.mul(weights[i]);
+                else acc.add_(t, alpha: weights[i]);
             }
-            return output;
-        }
-        catch
-        {
-            output.Dispose();
-            throw;
-        }
-    }
+            return divisor != 1.0 ? acc!.div_(divisor) : acc!;
+        }, ct);
 }

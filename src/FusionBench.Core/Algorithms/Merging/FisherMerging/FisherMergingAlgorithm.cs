@@ -38,22 +38,13 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options) : Fusio
                 double total = scale.Sum();
                 scale = scale.Select(s => s / total).ToArray();
             }
-            var output = new StateDict("merged");
-            foreach (var name in plan.TensorNames)
+            return plan.MergeEachTensor(name =>
             {
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    output.Add(name, plan.CopyUnmerged(name));
-                    continue;
-                }
                 var thetas = plan.Models.Select(m => plan.ReadCompute(m, name)).ToList();
-                var merged = excluded.Any(r => r.IsMatch(name))
+                return excluded.Any(r => r.IsMatch(name))
                     ? stack(thetas).mean(new long[] { 0 })
                     : FisherKernel.Merge(thetas, fishers.Select(f => f[name]).ToList(), scale, Options.MinimalFisherWeight);
-                output.Add(name, plan.ToOutput(name, merged));
-            }
-            return output;
+            }, cancellationToken);
         }
         finally
         {

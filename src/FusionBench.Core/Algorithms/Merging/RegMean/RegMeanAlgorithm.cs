@@ -28,23 +28,13 @@ public sealed class RegMeanAlgorithm(RegMeanOptions options) : FusionAlgorithm<R
         {
             for (int i = 0; i < plan.Count; i++)
                 grams.Add(Grams(data, architecture, plan.ModelNames[i], plan.Models[i], cancellationToken));
-            var output = new StateDict("merged");
-            foreach (var name in plan.TensorNames)
+            return plan.MergeEachTensor(name =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    output.Add(name, plan.CopyUnmerged(name));
-                    continue;
-                }
                 var ws = plan.Models.Select(m => plan.ReadCompute(m, name)).ToList();
-                var merged = grams[0].ContainsKey(name)
+                return grams[0].ContainsKey(name)
                     ? RegMeanKernel.Merge(ws, grams.Select(g => g[name]).ToList(), Options.ReduceNonDiagonalRatio)
                     : stack(ws).mean(new long[] { 0 });
-                output.Add(name, plan.ToOutput(name, merged));
-            }
-            return output;
+            }, cancellationToken);
         }
         finally
         {

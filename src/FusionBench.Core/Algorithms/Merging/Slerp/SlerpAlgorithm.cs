@@ -25,28 +25,7 @@ public sealed class SlerpAlgorithm(SlerpOptions options) : FusionAlgorithm<Slerp
         if (!modelPool.ModelNames.Contains(model))
             throw new FusionParameterException(Info.Name, "model", $"Parameter 'model' of 'slerp' is '{model}', which is not in the pool ({string.Join(", ", modelPool.ModelNames)}).");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true, new[] { model });
-        var output = new StateDict("merged");
-        try
-        {
-            foreach (var name in plan.TensorNames)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    output.Add(name, plan.CopyUnmerged(name));
-                    continue;
-                }
-                var v0 = plan.ReadCompute(plan.Pretrained!, name);
-                var v1 = plan.ReadCompute(plan.Models[0], name);
-                output.Add(name, plan.ToOutput(name, TaskVectorKernels.Slerp(Options.T, v0, v1)));
-            }
-            return output;
-        }
-        catch
-        {
-            output.Dispose();
-            throw;
-        }
+        return plan.MergeEachTensor(name =>
+            TaskVectorKernels.Slerp(Options.T, plan.ReadCompute(plan.Pretrained!, name), plan.ReadCompute(plan.Models[0], name)), cancellationToken);
     }
 }
