@@ -1,3 +1,4 @@
+using FusionBench.Core.DependencyInjection;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using FusionBench.Core;

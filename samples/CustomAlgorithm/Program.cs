@@ -1,3 +1,4 @@
+using FusionBench.Core.DependencyInjection;
 // CustomAlgorithm: write your own fusion method, register it like a built-in, and use it from C# or the CLI.
 using FusionBench.Core;
 using FusionBench.Core.Checkpoints;

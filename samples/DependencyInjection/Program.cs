@@ -1,3 +1,5 @@
+using FusionBench.Core.DependencyInjection;
+using FusionBench.Core.Options;
 // DependencyInjection: resolve fusion methods by name from a service provider, with configured defaults.
 using FusionBench.Core;
 using FusionBench.Core.Checkpoints;

@@ -5,8 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FusionBench.Cli.Experiments;
 using FusionBench.Core;
-using FusionBench.Core.Data;
-using FusionBench.Core.Suites.Image;
+using FusionBench.Suites.Data;
+using FusionBench.Suites.Image;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FusionBench.Cli.Commands;

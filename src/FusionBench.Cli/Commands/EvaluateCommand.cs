@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using FusionBench.Core;
 using FusionBench.Core.Checkpoints;
-using FusionBench.Core.Data;
-using FusionBench.Core.Suites.Image;
+using FusionBench.Suites.Data;
+using FusionBench.Suites.Image;
 using static TorchSharp.torch;
 
 namespace FusionBench.Cli.Commands;

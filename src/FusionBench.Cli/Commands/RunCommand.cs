@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using FusionBench.Core;
-using FusionBench.Core.Suites.Image;
+using FusionBench.Suites.Image;
 using FusionBench.Cli.Experiments;
 
 namespace FusionBench.Cli.Commands;

@@ -27,13 +27,13 @@ internal static class SuiteLocations
     /// </summary>
     public static void EnsureZoo(string dataDir, string zooDir, string suite, TextWriter progress, CancellationToken ct)
     {
-        if (FusionBench.Core.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Core.Suites.Image.ImageModelZoo.ManifestFile)) is null)
-            FusionBench.Core.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Core.Suites.Image.ImageZooOptions.ForSuite(suite), false,
+        if (FusionBench.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Image.ImageModelZoo.ManifestFile)) is null)
+            FusionBench.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Suites.Image.ImageZooOptions.ForSuite(suite), false,
                 new SynchronousProgress(progress.WriteLine), ct);
     }
 
     /// <summary>Writes a report's JSON to <paramref name="path"/>, creating its folder, and says so.</summary>
-    public static void WriteReport(string path, FusionBench.Core.TaskPoolReport report, TextWriter output)
+    public static void WriteReport(string path, TaskPoolReport report, TextWriter output)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         File.WriteAllText(path, report.ToJson());

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using FusionBench.Core.Suites.Image;
+using FusionBench.Suites.Image;
 
 namespace FusionBench.Cli.Commands;
 

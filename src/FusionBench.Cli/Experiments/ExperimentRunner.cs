@@ -3,9 +3,9 @@ using System.Text.Json;
 using FusionBench.Cli.Commands;
 using FusionBench.Core;
 using FusionBench.Core.Checkpoints;
-using FusionBench.Core.Data;
+using FusionBench.Suites.Data;
 using FusionBench.Core.ModelPools;
-using FusionBench.Core.Suites.Image;
+using FusionBench.Suites.Image;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FusionBench.Cli.Experiments;

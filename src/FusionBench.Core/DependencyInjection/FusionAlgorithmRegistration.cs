@@ -1,7 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using FusionBench.Core;
 using Microsoft.Extensions.Options;
 
-namespace Microsoft.Extensions.DependencyInjection;
+namespace FusionBench.Core.DependencyInjection;
 
 /// <summary>One registered fusion method: its name, types and how to build it with optional parameter overrides.</summary>
 public sealed class FusionAlgorithmRegistration

@@ -1,6 +1,7 @@
+using Microsoft.Extensions.DependencyInjection;
 using FusionBench.Core;
 
-namespace Microsoft.Extensions.DependencyInjection;
+namespace FusionBench.Core.DependencyInjection;
 
 /// <summary>Finds registered fusion methods by name, built-in and custom alike.</summary>
 public interface IFusionAlgorithmProvider

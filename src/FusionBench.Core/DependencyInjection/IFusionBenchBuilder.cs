@@ -1,4 +1,6 @@
-namespace Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FusionBench.Core.DependencyInjection;
 
 /// <summary>Configures FusionBench.Core in a service collection; returned by <see cref="FusionBenchServiceCollectionExtensions.AddFusionBench"/>.</summary>
 public interface IFusionBenchBuilder

@@ -1,4 +1,5 @@
-namespace Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
+namespace FusionBench.Core.DependencyInjection;
 
 /// <summary>
 /// Entry point of a plug-in assembly: the <c>fusionbench</c> CLI (<c>--plugin PATH.dll</c>) creates every public

@@ -1,4 +1,4 @@
-namespace FusionBench.Core;
+namespace FusionBench.Core.Options;
 
 /// <summary>One parameter of a fusion method, as <c>fusionbench describe</c> shows it.</summary>
 /// <param name="Name">FusionBench's parameter name (snake_case), used by <c>--set NAME=VALUE</c> and in reports.</param>

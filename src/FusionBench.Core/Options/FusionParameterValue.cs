@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Globalization;
 
-namespace FusionBench.Core;
+namespace FusionBench.Core.Options;
 
 /// <summary>Formats parameter values the way <c>--set</c> and reports write them.</summary>
 public static class FusionParameterValue

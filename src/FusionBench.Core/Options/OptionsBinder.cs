@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text;
 
-namespace FusionBench.Core;
+namespace FusionBench.Core.Options;
 
 /// <summary>
 /// Binds a method's options class to FusionBench's parameter names: each public settable property is a parameter

@@ -1,4 +1,4 @@
-namespace FusionBench.Core;
+namespace FusionBench.Core.TaskPools;
 
 /// <summary>Evaluates a fused model on every task's test set.</summary>
 public interface ITaskPool

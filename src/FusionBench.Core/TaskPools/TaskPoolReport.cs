@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace FusionBench.Core;
+namespace FusionBench.Core.TaskPools;
 
 /// <summary>Accuracy (in [0, 1]) and mean loss on one task.</summary>
 /// <param name="Accuracy">The fraction of test examples classified correctly.</param>

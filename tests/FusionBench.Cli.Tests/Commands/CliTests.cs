@@ -1,0 +1,172 @@
+using FusionBench.Cli;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FusionBench.Cli.Tests.Commands;
+
+/// <summary>The <c>fusionbench</c> command line end to end, run in-process on the golden checkpoints.</summary>
+public class CliTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        int code = CliApp.Run(args, stdout, stderr);
+        return (code, stdout.ToString(), stderr.ToString());
+    }
+
+    private static string[] MergeArgs(string method, string output, params string[] extra) =>
+        new[] { "merge", "--method", method, "--pretrained", TestData.GoldenModel("pretrained") }
+            .Concat(TestData.GoldenTasks.SelectMany(t => new[] { "--model", $"{t}={TestData.GoldenModel(t)}" }))
+            .Concat(new[] { "--output", output })
+            .Concat(extra)
+            .ToArray();
+
+    [Fact]
+    public void Merge_TaskArithmetic_WritesTheReferenceResult()
+    {
+        using var dir = TestData.NewTempDir();
+        string output = dir.File("merged.safetensors");
+        var (code, stdout, stderr) = Run(MergeArgs("task_arithmetic", output, "--set", "scaling_factor=0.3"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Merged 3 model(s) with task_arithmetic (scaling_factor=0.3)", stdout);
+        Assert.Contains("Wrote", stdout);
+        using var merged = SafeTensorsFile.Open(output);
+        using var expected = SafeTensorsFile.Open(Path.Combine(TestData.GoldenDir, "expected", "task_arithmetic.safetensors"));
+        TestData.AssertClose(expected, merged, atol: 1e-6, rtol: 8e-3);
+    }
+
+    [Fact]
+    public void Merge_Ties_ToAShardedFolder_MatchesTheLibraryResult()
+    {
+        using var dir = TestData.NewTempDir();
+        string output = dir.File("hf");
+        var (code, _, stderr) = Run(MergeArgs("ties_merging", output, "--set", "threshold=30", "--set", "merge_func=mean", "--max-shard-size", "120B"));
+        Assert.True(code == 0, stderr);
+        Assert.True(File.Exists(Path.Combine(output, "model.safetensors.index.json")));
+        using var fromCli = Checkpoint.Open(output);
+
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var ties = services.GetRequiredService<IFusionAlgorithmProvider>().Create("ties_merging",
+            new Dictionary<string, string> { ["threshold"] = "30", ["merge_func"] = "mean" });
+        using var pool = TestData.GoldenPool();
+        using var fromLibrary = ties.Fuse(pool);
+        TestData.AssertClose(fromLibrary.Weights, fromCli, atol: 0, rtol: 0);
+    }
+
+    [Fact]
+    public void Merge_UnknownMethod_ListsMethods_ExitsNonZero_WritesNothing()
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, _, stderr) = Run(MergeArgs("tie_merging", dir.File("out.safetensors")));
+        Assert.Equal(1, code);
+        Assert.Contains("Unknown fusion method 'tie_merging'", stderr);
+        Assert.Contains("ties_merging", stderr);
+        Assert.Empty(dir.Files());
+    }
+
+    [Fact]
+    public void Merge_UnknownParameter_ListsParameters_ExitsNonZero()
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, _, stderr) = Run(MergeArgs("task_arithmetic", dir.File("out.safetensors"), "--set", "lambda=0.3"));
+        Assert.Equal(1, code);
+        Assert.Contains("no parameter 'lambda'", stderr);
+        Assert.Contains("scaling_factor (float, default 0.3)", stderr);
+        Assert.Empty(dir.Files());
+    }
+
+    [Fact]
+    public void Merge_TruncatedCheckpoint_NamesTheFile_WritesNothing()
+    {
+        using var dir = TestData.NewTempDir();
+        var bytes = File.ReadAllBytes(TestData.GoldenModel("task_b"));
+        string truncated = dir.File("task_b.safetensors");
+        File.WriteAllBytes(truncated, bytes[..^40]);
+        string output = dir.File("out.safetensors");
+        var (code, _, stderr) = Run("merge", "--method", "simple_average", "--pretrained", TestData.GoldenModel("pretrained"),
+            "--model", $"a={TestData.GoldenModel("task_a")}", "--model", $"b={truncated}", "--output", output);
+        Assert.Equal(1, code);
+        Assert.Contains(truncated, stderr);
+        Assert.Contains("truncated", stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Merge_MismatchedShapes_NamesTensorAndModel_WritesNothing()
+    {
+        using var dir = TestData.NewTempDir();
+        string odd = dir.File("odd.safetensors");
+        using (var pre = SafeTensorsFile.Open(TestData.GoldenModel("pretrained")))
+        using (var reshaped = new StateDict())
+        {
+            foreach (var n in pre.TensorNames) reshaped.Add(n, n == "embed.weight" ? zeros(4, 6) : pre.Read(n));
+            SafeTensorsWriter.Write(odd, reshaped);
+        }
+        string output = dir.File("out.safetensors");
+        var (code, _, stderr) = Run("merge", "--method", "task_arithmetic", "--pretrained", TestData.GoldenModel("pretrained"),
+            "--model", $"odd={odd}", "--output", output);
+        Assert.Equal(1, code);
+        Assert.Contains("'embed.weight' has shape [6, 4]", stderr);
+        Assert.Contains("[4, 6] in model 'odd'", stderr);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Merge_MissingRequiredOption_IsAUsageError()
+    {
+        var (code, _, stderr) = Run("merge", "--method", "task_arithmetic");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--output", stderr);
+    }
+
+    [Fact]
+    public void List_ShowsEveryMethodWithCategoryAndPaper()
+    {
+        var (code, stdout, _) = Run("list");
+        Assert.Equal(0, code);
+        Assert.Contains("ties_merging", stdout);
+        Assert.Contains("Ties-Merging", stdout);
+        Assert.Contains("https://arxiv.org/abs/2306.01708", stdout);
+        Assert.Equal(19 + 2, stdout.Trim().Split('\n').Length); // header, rule, one line per method
+    }
+
+    [Fact]
+    public void Describe_ShowsEveryParameterWithTypeDefaultAndMeaning()
+    {
+        var (code, stdout, _) = Run("describe", "dare_ties_merging");
+        Assert.Equal(0, code);
+        foreach (var p in new[] { "scaling_factor", "sparsity_ratio", "rescale", "threshold", "merge_func", "remove_keys", "seed" })
+            Assert.Contains(p, stdout);
+        Assert.Matches(@"sparsity_ratio\s+float\s+0\.5\s+Probability", stdout);
+    }
+
+    [Fact]
+    public void Plugin_RegistersACustomMethod_UsableFromMerge()
+    {
+        using var dir = TestData.NewTempDir();
+        string output = dir.File("out.safetensors");
+        string plugin = typeof(CliTests).Assembly.Location;
+        var (listCode, listed, _) = Run("list", "--plugin", plugin);
+        Assert.Equal(0, listCode);
+        Assert.Contains("scaled_copy", listed);
+        var (code, _, stderr) = Run("merge", "--plugin", plugin, "--method", "scaled_copy", "--model", $"a={TestData.GoldenModel("task_a")}",
+            "--set", "factor=2", "--output", output);
+        Assert.True(code == 0, stderr);
+        using var merged = SafeTensorsFile.Open(output);
+        using var a = SafeTensorsFile.Open(TestData.GoldenModel("task_a"));
+        using var m = merged.Read("embed.weight");
+        using var t = a.Read("embed.weight");
+        Assert.True(m.allclose(t * 2));
+    }
+}
+
+/// <summary>Makes this test assembly a CLI plug-in that registers the test's custom method.</summary>
+public sealed class TestPlugin : IFusionBenchPlugin
+{
+    public void Configure(IFusionBenchBuilder builder) =>
+        builder.AddAlgorithm<ScaledCopyAlgorithm, ScaledCopyOptions>("scaled_copy");
+}

@@ -1,0 +1,57 @@
+using FusionBench.Core.Models;
+using FusionBench.Suites.Image;
+using FusionBench.Core.Tests.TestSupport;
+using Xunit;
+
+namespace FusionBench.Suites.Tests.Image;
+
+/// <summary>A zoo built once for the suite tests, in a configuration small enough to train in seconds.</summary>
+public sealed class ImageSuiteFixture : IDisposable
+{
+    public static ImageZooOptions TinyOptions { get; } = new()
+    {
+        Suite = "image-test",
+        Config = new ClipVisionConfig(HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2),
+        PretrainPerSource = 128,
+        PretrainEpochs = 1,
+        HeadSteps = 5,
+        TrainPerTask = 64,
+        TestPerTask = 50,
+        FineTuneEpochs = 1,
+        BatchSize = 32,
+        LoraRank = 2,
+    };
+
+    public static string DataDirectory => Path.Combine(AppContext.BaseDirectory, "data", "image");
+
+    private readonly TempDir _dir = TestData.NewTempDir();
+
+    public ImageSuiteFixture()
+    {
+        ZooDirectory = Path.Combine(_dir.Path, "zoo");
+        var lines = new List<string>();
+        Manifest = ImageModelZoo.EnsureBuilt(DataDirectory, ZooDirectory, TinyOptions, progress: new Collect(lines));
+        ProgressLines = lines;
+    }
+
+    public string ZooDirectory { get; }
+
+    public ImageZooManifest Manifest { get; }
+
+    public IReadOnlyList<string> ProgressLines { get; }
+
+    public string NewTempPath(string name) => Path.Combine(_dir.Path, name);
+
+    public void Dispose() => _dir.Dispose();
+
+    private sealed class Collect(List<string> lines) : IProgress<string>
+    {
+        public void Report(string value) => lines.Add(value);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ImageSuiteCollection : ICollectionFixture<ImageSuiteFixture>
+{
+    public const string Name = "image suite";
+}
