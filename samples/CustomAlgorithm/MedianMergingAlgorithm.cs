@@ -23,27 +23,19 @@ public sealed class MedianMergingAlgorithm(MedianMergingOptions options) : Fusio
     public override FusionAlgorithmInfo Info { get; } = new("median_merging", "Median Merging", FusionCategory.Merging,
         null, "Adds the element-wise median of the task vectors to the pretrained model.");
 
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    // MergePlan checks names, shapes and dtypes up front and runs the per-tensor loop (dtype round trip, integer
+    // buffers copied, partial output disposed on error); the method only says how one tensor is merged.
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
-        var pre = modelPool.Pretrained ?? throw new FusionException("median_merging needs a pretrained model.");
-        var output = new StateDict("median");
-        foreach (var name in pre.TensorNames)
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
+        return plan.MergeEachTensor(name =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();          // every temporary of this tensor is freed at the end
-            var p = pre.Read(name);
-            if (!is_floating_point(p.dtype))
-            {
-                output.Add(name, p.clone());
-                continue;
-            }
-            var taskVectors = stack(modelPool.ModelNames.Select(m => modelPool.GetModel(m).Read(name).to(ScalarType.Float32) - p.to(ScalarType.Float32)));
+            var pre = plan.ReadCompute(plan.Pretrained!, name);
+            var taskVectors = stack(plan.Models.Select(m => plan.ReadCompute(m, name) - pre));
             // The (lower) median is the ⌈N/2⌉-th smallest entry along the model dimension.
-            var (median, _) = taskVectors.kthvalue((modelPool.ModelNames.Count + 1) / 2, 0, false);
-            var merged = p.to(ScalarType.Float32) + median * Options.ScalingFactor;
-            output.Add(name, merged.to(p.dtype));          // StateDict.Add takes the tensor out of the scope
-        }
-        return output;
+            var (median, _) = taskVectors.kthvalue((plan.Count + 1) / 2, 0, false);
+            return pre + median * Options.ScalingFactor;
+        }, context.CancellationToken);
     }
 }
 

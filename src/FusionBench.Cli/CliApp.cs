@@ -30,6 +30,13 @@ public static class CliApp
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 
+    /// <summary>
+    /// The run options of every fusion the tool runs: it owns its process, so it opts in to the peak-memory probe and to
+    /// returning freed native memory to the OS after each fusion.
+    /// </summary>
+    internal static FusionRunOptions RunOptions(IProgress<FusionProgress>? progress = null) =>
+        new() { Progress = progress, MeasurePeakMemory = true, TrimNativeMemory = true };
+
     internal static ServiceProvider BuildServices(string[]? pluginPaths)
     {
         var services = new ServiceCollection();

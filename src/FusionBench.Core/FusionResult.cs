@@ -1,7 +1,7 @@
 namespace FusionBench.Core;
 
 /// <summary>
-/// The outcome of <see cref="IFusionAlgorithm.Fuse"/>: the fused weights (merging) or a fused model (ensembling,
+/// The outcome of <see cref="IFusionAlgorithm.Fuse(IModelPool, FusionRunOptions, CancellationToken)"/>: the fused weights (merging) or a fused model (ensembling,
 /// mixing), and what happened in the run.
 /// </summary>
 /// <remarks>The result owns its weights or model; dispose the result.</remarks>

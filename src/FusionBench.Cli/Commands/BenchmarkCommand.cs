@@ -152,10 +152,7 @@ internal static class BenchmarkCommand
             entries.Add((method, Cached(method, signature, () =>
             {
                 var algorithm = provider.Create(method, parameters);
-                FusionResult result;
-                using (FusionProgress.Listen(new SynchronousProgress(l => err.WriteLine("    " + l.Trim()))))
-                    result = algorithm.Fuse(pool, ct);
-                using (result)
+                using var result = algorithm.Fuse(pool, CliApp.RunOptions(new SynchronousProgress<FusionProgress>(p => err.WriteLine("    " + p))), ct);
                 {
                     var node = Evaluate(tp => tp.Evaluate(result, ct), result.Parameters, result.WallTime.TotalSeconds, result.PeakMemoryBytes);
                     node["report"]!["model_info"]!["fused_models"] = new JsonArray(pool.ModelNames.Select(n => (JsonNode)n).ToArray());
@@ -173,7 +170,7 @@ internal static class BenchmarkCommand
                 Progress($"{method} scaling_factor={l}");
                 var node = Cached($"curve-{method}-{l}", $"{method}|{l}", () =>
                 {
-                    using var result = provider.Create(method, new Dictionary<string, string> { ["scaling_factor"] = l }).Fuse(pool, ct);
+                    using var result = provider.Create(method, new Dictionary<string, string> { ["scaling_factor"] = l }).Fuse(pool, CliApp.RunOptions(), ct);
                     return new JsonObject { ["accuracy"] = full.CreateTaskPool().Evaluate(result, ct).Average.Accuracy };
                 });
                 points.Add((lambda, node["accuracy"]!.GetValue<double>()));

@@ -42,7 +42,7 @@ internal static class MergeCommand
             using var progress = new ProgressReporter(context.Error, "merging");
             using var counted = CountingPool.Wrap(pool, progress);
             FusionResult result;
-            using (result = algorithm.Fuse(counted, context.CancellationToken))
+            using (result = algorithm.Fuse(counted, CliApp.RunOptions(), context.CancellationToken))
             {
                 if (!result.HasWeights)
                     throw new CliException($"Method '{result.Method.Name}' produces a model, not one set of weights, so there is nothing to write; evaluate it with `fusionbench run`.");

@@ -29,7 +29,7 @@ internal static class SuiteLocations
     {
         if (FusionBench.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Image.ImageModelZoo.ManifestFile)) is null)
             FusionBench.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Suites.Image.ImageZooOptions.ForSuite(suite), false,
-                new SynchronousProgress(progress.WriteLine), ct);
+                new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), ct);
     }
 
     /// <summary>Writes a report's JSON to <paramref name="path"/>, creating its folder, and says so.</summary>

@@ -21,7 +21,7 @@ internal static class ZooCommand
             string suiteName = parse.GetValue(suite)!;
             var options = ImageZooOptions.ForSuite(suiteName);
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
-            var progress = new SynchronousProgress(line => context.Error.WriteLine(line));
+            var progress = new SynchronousProgress<FusionProgress>(p => context.Error.WriteLine(p.ToString()));
             var manifest = ImageModelZoo.EnsureBuilt(SuiteLocations.DataDirectory(parse.GetValue(data)), zooDir, options, parse.GetValue(force), progress, context.CancellationToken);
             WriteSummary(context.Out, manifest, zooDir);
             return 0;
@@ -50,7 +50,7 @@ internal static class ZooCommand
 }
 
 /// <summary>An <see cref="IProgress{T}"/> that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool, out of order).</summary>
-internal sealed class SynchronousProgress(Action<string> report) : IProgress<string>
+internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
 {
-    public void Report(string value) => report(value);
+    public void Report(T value) => report(value);
 }

@@ -42,8 +42,7 @@ internal static class ExperimentRunner
         }
         try
         {
-            using (FusionProgress.Listen(new SynchronousProgress(progress.WriteLine)))
-                result = algorithm.Fuse(pool, ct);
+            result = algorithm.Fuse(pool, CliApp.RunOptions(new SynchronousProgress<FusionProgress>(p => progress.WriteLine("  " + p))), ct);
             using (result)
             {
                 if (suitePool is not null)

@@ -1,22 +1,28 @@
 using System.Diagnostics;
 using FusionBench.Core.Internal;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FusionBench.Core.Algorithms;
 
 /// <summary>
-/// What every typed fusion method shares: the options validated once, the run timed, its peak memory measured, freed
-/// native memory returned to the OS afterwards, and the parameters and details reported. Derive from
-/// <see cref="FusionAlgorithm{TOptions}"/> (the result is weights) or <see cref="ModelFusionAlgorithm{TOptions}"/> (a model).
+/// What every typed fusion method shares: the options validated at each run, a fresh <see cref="FusionContext"/> per
+/// call (so one instance serves concurrent calls), the run timed and logged, and the opt-in process-wide probes of
+/// <see cref="FusionRunOptions"/>. Derive from <see cref="FusionAlgorithm{TOptions}"/> (the result is weights) or
+/// <see cref="ModelFusionAlgorithm{TOptions}"/> (a model).
 /// </summary>
 /// <typeparam name="TOptions">The method's options: public settable properties, named in snake_case as parameters.</typeparam>
 public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOptions : class
 {
-    /// <summary>Validates and keeps the options.</summary>
-    /// <exception cref="FusionParameterException">An option is out of range.</exception>
-    private protected FusionAlgorithmBase(TOptions options)
+    private readonly ILogger _logger;
+
+    /// <summary>Keeps the options (validated when the method runs, so a derived constructor may still set <see cref="Info"/>).</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">Where the method reports; from DI as <c>ILogger&lt;TAlgorithm&gt;</c>, or none.</param>
+    private protected FusionAlgorithmBase(TOptions options, ILogger? logger)
     {
         Options = options ?? throw new ArgumentNullException(nameof(options));
-        OptionsBinder.Validate(Info.Name, options);
+        _logger = logger ?? NullLogger.Instance;
     }
 
     /// <summary>The options this instance runs with.</summary>
@@ -25,41 +31,63 @@ public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOp
     /// <inheritdoc />
     public abstract FusionAlgorithmInfo Info { get; }
 
-    /// <summary>Facts of the current run that land in <see cref="FusionResult.Details"/> (set fresh for each <see cref="Fuse"/>).</summary>
-    protected IDictionary<string, object?> Details { get; private set; } = new Dictionary<string, object?>();
+    /// <inheritdoc />
+    public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default) =>
+        Fuse(modelPool, FusionRunOptions.Default, cancellationToken);
 
     /// <inheritdoc />
-    public FusionResult Fuse(IModelPool modelPool, CancellationToken cancellationToken = default)
+    public FusionResult Fuse(IModelPool modelPool, FusionRunOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelPool);
-        var details = new Dictionary<string, object?>();
-        Details = details;
-        var (output, wall, peak) = FusionRun.Measure(() => FuseOutput(modelPool, cancellationToken), cancellationToken);
+        ArgumentNullException.ThrowIfNull(options);
+        var info = Info ?? throw new InvalidOperationException($"{GetType().Name}.Info is null.");
+        OptionsBinder.Validate(info.Name, Options);
+        cancellationToken.ThrowIfCancellationRequested();
+        var context = new FusionContext(info.Name, options.Logger ?? _logger, options.Progress, cancellationToken);
+        bool peakReset = options.MeasurePeakMemory && MemoryProbe.TryResetPeak();
+        var clock = Stopwatch.StartNew();
+        IDisposable output;
+        try
+        {
+            output = FuseOutput(modelPool, context);
+        }
+        finally
+        {
+            // glibc keeps freed tensor memory mapped; an app that merges large models may ask for it back.
+            if (options.TrimNativeMemory) MemoryProbe.TrimNativeHeap();
+        }
+        clock.Stop();
+        long? peak = peakReset ? MemoryProbe.PeakResidentBytes() : null;
+        context.Logger.LogInformation("{Method}: fused {Count} model(s) in {Seconds:F2} s", info.Name, modelPool.ModelNames.Count, clock.Elapsed.TotalSeconds);
         var parameters = OptionsBinder.ToDictionary(Options);
+        var details = new Dictionary<string, object?>(context.Details, StringComparer.Ordinal);
         return output is StateDict weights
-            ? new FusionResult(Info, weights, parameters, wall, peak) { Details = details }
-            : new FusionResult(Info, (IFusedModel)output, parameters, wall, peak) { Details = details };
+            ? new FusionResult(info, weights, parameters, clock.Elapsed, peak) { Details = details }
+            : new FusionResult(info, (IFusedModel)output, parameters, clock.Elapsed, peak) { Details = details };
     }
 
     /// <summary>The weights (<see cref="StateDict"/>) or model (<see cref="IFusedModel"/>) of one run.</summary>
-    private protected abstract IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken);
+    private protected abstract IDisposable FuseOutput(IModelPool modelPool, FusionContext context);
 }
 
 /// <summary>
 /// A convenient base for a fusion method whose result is one set of weights, with a typed options class (see
-/// <see cref="FusionAlgorithmBase{TOptions}"/> for what it takes care of).
+/// <see cref="FusionAlgorithmBase{TOptions}"/> for what it takes care of). Most custom merges implement
+/// <see cref="FuseCore"/> with <see cref="MergePlan.MergeEachTensor"/>, which checks names and shapes, keeps dtypes and
+/// copies integer buffers.
 /// </summary>
 /// <typeparam name="TOptions">The method's options: public settable properties, named in snake_case as parameters.</typeparam>
 public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
 {
-    /// <summary>Validates and keeps the options.</summary>
-    /// <exception cref="FusionParameterException">An option is out of range.</exception>
-    protected FusionAlgorithm(TOptions options) : base(options) { }
+    /// <summary>Keeps the options.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">Where the method reports, or null.</param>
+    protected FusionAlgorithm(TOptions options, ILogger? logger = null) : base(options, logger) { }
 
-    /// <summary>Computes the fused weights. Called once per <see cref="FusionAlgorithmBase{TOptions}.Fuse"/> with the options already validated.</summary>
-    protected abstract StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+    /// <summary>Computes the fused weights. Called once per run with the options validated and a fresh context.</summary>
+    protected abstract StateDict FuseCore(IModelPool modelPool, FusionContext context);
 
-    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken) => FuseCore(modelPool, cancellationToken);
+    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, FusionContext context) => FuseCore(modelPool, context);
 }
 
 /// <summary>
@@ -69,34 +97,13 @@ public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> 
 /// <typeparam name="TOptions">The method's options.</typeparam>
 public abstract class ModelFusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
 {
-    /// <summary>Validates and keeps the options.</summary>
-    protected ModelFusionAlgorithm(TOptions options) : base(options) { }
+    /// <summary>Keeps the options.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">Where the method reports, or null.</param>
+    protected ModelFusionAlgorithm(TOptions options, ILogger? logger = null) : base(options, logger) { }
 
-    /// <summary>Builds the fused model. Called once per <see cref="FusionAlgorithmBase{TOptions}.Fuse"/> with the options already validated.</summary>
-    protected abstract IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken);
+    /// <summary>Builds the fused model. Called once per run with the options validated and a fresh context.</summary>
+    protected abstract IFusedModel FuseCore(IModelPool modelPool, FusionContext context);
 
-    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, CancellationToken cancellationToken) => FuseCore(modelPool, cancellationToken);
-}
-
-/// <summary>Times a fusion, measures its peak memory and trims the native heap afterwards.</summary>
-internal static class FusionRun
-{
-    public static (T Result, TimeSpan Wall, long? Peak) Measure<T>(Func<T> run, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        bool peakReset = MemoryProbe.TryResetPeak();
-        var sw = Stopwatch.StartNew();
-        T result;
-        try
-        {
-            result = run();
-        }
-        finally
-        {
-            // glibc keeps freed tensor memory mapped; hand it back after a large merge.
-            MemoryProbe.TrimNativeHeap();
-        }
-        sw.Stop();
-        return (result, sw.Elapsed, peakReset ? MemoryProbe.PeakResidentBytes() : null);
-    }
+    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, FusionContext context) => FuseCore(modelPool, context);
 }

@@ -3,10 +3,27 @@ using TorchSharp;
 namespace FusionBench.Core.Algorithms;
 
 /// <summary>
-/// The checked layout of a merge: which tensors to produce, in what order and dtype, from which models. Built before
-/// any tensor is computed, so a name or shape mismatch fails before work (and output) starts.
+/// The checked layout of a merge and its per-tensor loop — the helper a custom merge builds on. <see cref="Create"/>
+/// checks that every model has every tensor of the reference model (the pretrained model, else the first) with the same
+/// shape and kind, before any tensor is computed, so a mismatch fails with a message naming the tensor and model and no
+/// output is started. <see cref="MergeEachTensor"/> then streams: it calls your function once per float tensor, in
+/// order, inside a dispose scope of its own, casts the result back to the tensor's dtype and copies integer buffers.
 /// </summary>
-internal sealed class MergePlan
+/// <example>
+/// <code>
+/// protected override StateDict FuseCore(IModelPool pool, FusionContext context)
+/// {
+///     var plan = MergePlan.Create(pool, Info.Name, requirePretrained: true);
+///     return plan.MergeEachTensor(name =>
+///     {
+///         var pre = plan.ReadCompute(plan.Pretrained!, name);
+///         var taskVectors = torch.stack(plan.Models.Select(m => plan.ReadCompute(m, name) - pre));
+///         return pre + taskVectors.sum(dim: 0) * 0.3;
+///     }, context.CancellationToken);
+/// }
+/// </code>
+/// </example>
+public sealed class MergePlan
 {
     private MergePlan(IWeightSource reference, IWeightSource? pretrained, IReadOnlyList<string> modelNames,
         IReadOnlyList<IWeightSource> models, Dictionary<string, TensorInfo> infos)
@@ -21,18 +38,25 @@ internal sealed class MergePlan
     /// <summary>The model whose tensor order and dtypes the output takes: the pretrained model, else the first model.</summary>
     public IWeightSource Reference { get; }
 
+    /// <summary>The pretrained model, or null when the pool has none.</summary>
     public IWeightSource? Pretrained { get; }
 
+    /// <summary>The fine-tuned models' names, in the order of <see cref="Models"/>.</summary>
     public IReadOnlyList<string> ModelNames { get; }
 
+    /// <summary>The fine-tuned models (owned by the pool).</summary>
     public IReadOnlyList<IWeightSource> Models { get; }
 
+    /// <summary>The output's tensor names, in the reference model's order.</summary>
     public IReadOnlyList<string> TensorNames => Reference.TensorNames;
 
+    /// <summary>Each output tensor's dtype and shape (the reference model's).</summary>
     public IReadOnlyDictionary<string, TensorInfo> Infos { get; }
 
+    /// <summary>The number of fine-tuned models.</summary>
     public int Count => Models.Count;
 
+    /// <summary>Whether a tensor is floating point (merged) rather than an integer buffer (copied).</summary>
     public bool IsFloat(string name) => Infos[name].IsFloatingPoint;
 
     /// <summary>float64 tensors are merged in float64; every other floating type in float32.</summary>

@@ -39,15 +39,25 @@ public sealed class FusionAlgorithmRegistration
     {
         return new FusionAlgorithmRegistration(name, typeof(TAlgorithm), typeof(TOptions), Factory, sp => NewOptions(sp));
 
-        TOptions NewOptions(IServiceProvider sp) =>
-            // IOptionsFactory builds a fresh instance with every Configure action of this name applied,
-            // so per-call overrides never leak into the registration's defaults.
-            sp.GetService<IOptionsFactory<TOptions>>()?.Create(name) ?? new TOptions();
+        TOptions NewOptions(IServiceProvider sp)
+        {
+            // IOptionsFactory builds a fresh instance with the configuration and every Configure action of this name
+            // applied (and validates it), so per-call overrides never leak into the registration's defaults.
+            try
+            {
+                return sp.GetService<IOptionsFactory<TOptions>>()?.Create(name) ?? new TOptions();
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new FusionParameterException(name, null, string.Join(" ", e.Failures), e);
+            }
+        }
 
         IFusionAlgorithm Factory(IServiceProvider sp, IEnumerable<KeyValuePair<string, string>>? parameters)
         {
             var options = NewOptions(sp);
             if (parameters is not null) OptionsBinder.Apply(name, options, parameters);
+            OptionsBinder.Validate(name, options);
             try
             {
                 return ActivatorUtilities.CreateInstance<TAlgorithm>(sp, options);

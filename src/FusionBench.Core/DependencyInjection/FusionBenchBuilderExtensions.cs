@@ -1,4 +1,6 @@
 using FusionBench.Core;
+using FusionBench.Core.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -35,7 +37,11 @@ public static class FusionBenchBuilderExtensions
             return builder; // registering the same method twice is a no-op (AddFusionBench may be called again)
         }
         var registration = FusionAlgorithmRegistration.For<TAlgorithm, TOptions>(name);
-        services.AddOptions<TOptions>(name);
+        // Named options: bound from AddFusionBench(configuration)'s section (if any), then the configure actions, then
+        // validated by the data annotations — at start-up in a host (ValidateOnStart) and whenever the method is built.
+        services.AddSingleton<IConfigureOptions<TOptions>>(sp => new ConfigureFromFusionBenchConfiguration<TOptions>(name, sp.GetService<FusionBenchConfiguration>()));
+        services.AddOptions<TOptions>(name).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TOptions>>(new FusionOptionsValidator<TOptions>(name));
         if (configure is not null) services.Configure(name, configure);
         services.AddSingleton(registration);
         services.AddKeyedTransient<IFusionAlgorithm>(name, (sp, _) => registration.Create(sp, null));

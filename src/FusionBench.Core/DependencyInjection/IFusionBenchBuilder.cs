@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace FusionBench.Core.DependencyInjection;
 
-/// <summary>Configures FusionBench.Core in a service collection; returned by <see cref="FusionBenchServiceCollectionExtensions.AddFusionBench"/>.</summary>
+/// <summary>Configures FusionBench.Core in a service collection; returned by <see cref="FusionBenchServiceCollectionExtensions.AddFusionBench(IServiceCollection)"/>.</summary>
 public interface IFusionBenchBuilder
 {
     /// <summary>The service collection being configured.</summary>

@@ -22,6 +22,13 @@ public sealed class FusionParameterException : FusionException
         Parameter = parameter;
     }
 
+    /// <summary>Creates the exception with an inner cause.</summary>
+    public FusionParameterException(string method, string? parameter, string message, Exception innerException) : base(message, innerException)
+    {
+        Method = method;
+        Parameter = parameter;
+    }
+
     /// <summary>The method whose parameter is wrong.</summary>
     public string Method { get; }
 

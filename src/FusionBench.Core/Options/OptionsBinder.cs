@@ -31,17 +31,27 @@ internal static class OptionsBinder
         return sb.ToString();
     }
 
+    /// <summary>
+    /// A property's parameter name: its <see cref="Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute"/>
+    /// (the same name configuration binding uses), else its name in snake_case.
+    /// </summary>
+    public static string ParameterName(PropertyInfo property) =>
+        property.GetCustomAttribute<Microsoft.Extensions.Configuration.ConfigurationKeyNameAttribute>()?.Name ?? SnakeCase(property.Name);
+
+    private static string MemberParameterName(Type optionsType, string member) =>
+        optionsType.GetProperty(member) is PropertyInfo p ? ParameterName(p) : SnakeCase(member);
+
     private static IEnumerable<PropertyInfo> Properties(Type optionsType) =>
         optionsType.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0);
 
     public static IReadOnlyList<FusionParameter> Describe(object options) =>
         Properties(options.GetType())
-            .Select(p => new FusionParameter(SnakeCase(p.Name), TypeName(p.PropertyType), p.GetValue(options),
+            .Select(p => new FusionParameter(ParameterName(p), TypeName(p.PropertyType), p.GetValue(options),
                 p.GetCustomAttribute<DescriptionAttribute>()?.Description ?? ""))
             .ToList();
 
     public static IReadOnlyDictionary<string, object?> ToDictionary(object options) =>
-        Properties(options.GetType()).ToDictionary(p => SnakeCase(p.Name), p => p.GetValue(options), StringComparer.Ordinal);
+        Properties(options.GetType()).ToDictionary(p => ParameterName(p), p => p.GetValue(options), StringComparer.Ordinal);
 
     public static string TypeName(Type t)
     {
@@ -66,7 +76,7 @@ internal static class OptionsBinder
     /// <summary>Sets parameters from text values (as given to <c>--set</c>).</summary>
     public static void Apply(string method, object options, IEnumerable<KeyValuePair<string, string>> values)
     {
-        var props = Properties(options.GetType()).ToDictionary(p => SnakeCase(p.Name), StringComparer.Ordinal);
+        var props = Properties(options.GetType()).ToDictionary(p => ParameterName(p), StringComparer.Ordinal);
         foreach (var (key, text) in values)
         {
             if (!props.TryGetValue(key, out var prop))
@@ -89,10 +99,11 @@ internal static class OptionsBinder
         var results = new List<ValidationResult>();
         if (Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true)) return;
         var first = results[0];
-        string param = first.MemberNames.Select(SnakeCase).FirstOrDefault() ?? "";
+        var type = options.GetType();
+        string param = first.MemberNames.Select(m => MemberParameterName(type, m)).FirstOrDefault() ?? "";
         string message = string.Join(" ", results.Select(r =>
         {
-            string names = string.Join(", ", r.MemberNames.Select(SnakeCase));
+            string names = string.Join(", ", r.MemberNames.Select(m => MemberParameterName(type, m)));
             return names.Length > 0 ? $"{names}: {RenameMembers(r.ErrorMessage, r.MemberNames)}" : r.ErrorMessage;
         }));
         throw new FusionParameterException(method, param, $"Invalid parameters for method '{method}': {message}");

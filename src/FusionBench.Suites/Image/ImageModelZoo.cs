@@ -46,12 +46,12 @@ public static class ImageModelZoo
     /// replaces the zoo only when complete, so an interrupted build never leaves a half-written zoo.
     /// </summary>
     public static ImageZooManifest EnsureBuilt(string dataDirectory, string zooDirectory, ImageZooOptions options, bool force = false,
-        IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        IProgress<FusionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var existing = ImageZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
         if (!force && existing is not null && existing.Options == options && IsComplete(zooDirectory, existing))
         {
-            progress?.Report($"Using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds).");
+            progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
             return existing;
         }
         string building = zooDirectory.TrimEnd('/', '\\') + ".building";
@@ -75,7 +75,7 @@ public static class ImageModelZoo
         File.Exists(PretrainedPath(zoo)) && m.Tasks.All(t => File.Exists(HeadPath(zoo, t.Name)) && File.Exists(ModelPath(zoo, t.Name, FineTuning.Full))
             && (!m.Options.BuildLora || File.Exists(ModelPath(zoo, t.Name, FineTuning.Lora))));
 
-    private static ImageZooManifest Build(string dataDirectory, string zoo, ImageZooOptions o, IProgress<string>? progress, CancellationToken ct)
+    private static ImageZooManifest Build(string dataDirectory, string zoo, ImageZooOptions o, IProgress<FusionProgress>? progress, CancellationToken ct)
     {
         var total = Stopwatch.StartNew();
         var seconds = new Dictionary<string, double>();
@@ -104,7 +104,7 @@ public static class ImageModelZoo
             headB.Dispose();
             Checkpoint.Save(pretrained, PretrainedPath(zoo));
             seconds["pretraining"] = sw.Elapsed.TotalSeconds;
-            progress?.Report(string.Create(CultureInfo.InvariantCulture, $"pretraining done: rotation accuracy {pretrainAccuracy:P1} in {sw.Elapsed.TotalSeconds:F1} s"));
+            progress?.Report(new FusionProgress("pretraining", 0, 0, sw.Elapsed, string.Create(CultureInfo.InvariantCulture, $"done, rotation accuracy {pretrainAccuracy:P1}")));
 
             // 2. Heads on frozen pretrained features (the counterpart of CLIP's zero-shot heads).
             sw.Restart();
@@ -145,7 +145,7 @@ public static class ImageModelZoo
                         }
                         records[task.Name] = (preAcc, fullAcc, loraAcc, fullSec, loraSec);
                         string loraText = loraAcc is double la ? string.Create(CultureInfo.InvariantCulture, $", LoRA {la:P1}") : "";
-                        progress?.Report(string.Create(CultureInfo.InvariantCulture, $"{task.Name}: pretrained {preAcc:P1}, full {fullAcc:P1}{loraText}"));
+                        progress?.Report(new FusionProgress($"fine-tuning {task.Name}", 0, 0, ft.Elapsed, string.Create(CultureInfo.InvariantCulture, $"done, pretrained {preAcc:P1}, full {fullAcc:P1}{loraText}")));
                     }
                     seconds["fine_tuning"] = sw.Elapsed.TotalSeconds - seconds["heads"];
 
@@ -283,7 +283,7 @@ public static class ImageModelZoo
         }
     }
 
-    private static Action<int, int, double> Progress(IProgress<string>? progress, string what, Stopwatch clock)
+    private static Action<int, int, double> Progress(IProgress<FusionProgress>? progress, string what, Stopwatch clock)
     {
         double last = -10;
         return (step, total, loss) =>
@@ -292,8 +292,7 @@ public static class ImageModelZoo
             double now = clock.Elapsed.TotalSeconds;
             if (step != total && now - last < 2) return;
             last = now;
-            double left = step == 0 ? 0 : now / step * (total - step);
-            progress.Report(string.Create(CultureInfo.InvariantCulture, $"  {what}: step {step}/{total}, loss {loss:F3}, {now:F0} s elapsed, ~{left:F0} s left"));
+            progress.Report(new FusionProgress(what, step, total, clock.Elapsed, string.Create(CultureInfo.InvariantCulture, $"loss {loss:F3}")));
         };
     }
 }

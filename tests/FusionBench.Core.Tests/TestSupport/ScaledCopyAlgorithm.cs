@@ -16,7 +16,7 @@ public sealed class ScaledCopyAlgorithm(ScaledCopyOptions options) : FusionAlgor
 {
     public override FusionAlgorithmInfo Info { get; } = new("scaled_copy", "Scaled Copy", FusionCategory.Merging, null, "Test method.");
 
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var source = modelPool.GetModel(modelPool.ModelNames[0]);
         var result = new StateDict();

@@ -29,24 +29,24 @@ public sealed class ImageSuiteFixture : IDisposable
     public ImageSuiteFixture()
     {
         ZooDirectory = Path.Combine(_dir.Path, "zoo");
-        var lines = new List<string>();
+        var lines = new List<FusionProgress>();
         Manifest = ImageModelZoo.EnsureBuilt(DataDirectory, ZooDirectory, TinyOptions, progress: new Collect(lines));
-        ProgressLines = lines;
+        ProgressReports = lines;
     }
 
     public string ZooDirectory { get; }
 
     public ImageZooManifest Manifest { get; }
 
-    public IReadOnlyList<string> ProgressLines { get; }
+    public IReadOnlyList<FusionProgress> ProgressReports { get; }
 
     public string NewTempPath(string name) => Path.Combine(_dir.Path, name);
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed class Collect(List<string> lines) : IProgress<string>
+    private sealed class Collect(List<FusionProgress> reports) : IProgress<FusionProgress>
     {
-        public void Report(string value) => lines.Add(value);
+        public void Report(FusionProgress value) => reports.Add(value);
     }
 }
 

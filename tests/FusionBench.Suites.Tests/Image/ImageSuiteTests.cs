@@ -56,8 +56,12 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
             Assert.NotNull(t.LoraAccuracy);
         }
         Assert.Equal(16, zoo.Manifest.Config["hidden_size"] is System.Text.Json.JsonElement e ? e.GetInt32() : Convert.ToInt32(zoo.Manifest.Config["hidden_size"]));
-        Assert.Contains(zoo.ProgressLines, l => l.Contains("pretraining done", StringComparison.Ordinal));
-        Assert.Contains(zoo.ProgressLines, l => l.Contains("fine-tuning mnist (full): step", StringComparison.Ordinal));
+        // Typed progress: the pretraining summary, and every fine-tuning loop's last step with its loss and a known total.
+        Assert.Contains(zoo.ProgressReports, p => p.Operation == "pretraining" && p.Message!.StartsWith("done, rotation accuracy", StringComparison.Ordinal));
+        var last = Assert.Single(zoo.ProgressReports, p => p.Operation == "fine-tuning mnist (full)" && p.Total > 0 && p.Completed == p.Total);
+        Assert.StartsWith("loss ", last.Message);
+        Assert.Equal(TimeSpan.Zero, last.Remaining);
+        Assert.Contains("fine-tuning mnist (full): ", last.ToString());
         // The fine-tuned checkpoints use CLIPVisionModel's names and differ from the pretrained weights.
         using var pre = SafeTensorsFile.Open(ImageModelZoo.PretrainedPath(zoo.ZooDirectory));
         using var ft = SafeTensorsFile.Open(ImageModelZoo.ModelPath(zoo.ZooDirectory, "mnist", FineTuning.Full));

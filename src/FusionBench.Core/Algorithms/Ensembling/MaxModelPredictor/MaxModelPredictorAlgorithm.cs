@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Ensembling.MaxModelPredictor;
 
 /// <summary><c>max_model_predictor</c>: F(x) = maxᵢ fᵢ(x), element-wise over the fine-tuned models' encoder outputs.</summary>
-public sealed class MaxModelPredictorAlgorithm(MaxModelPredictorOptions options) : ModelFusionAlgorithm<MaxModelPredictorOptions>(options)
+public sealed class MaxModelPredictorAlgorithm(MaxModelPredictorOptions options, ILogger<MaxModelPredictorAlgorithm>? logger = null) : ModelFusionAlgorithm<MaxModelPredictorOptions>(options, logger)
 {
     /// <summary>Creates the method with its (empty) options.</summary>
     public MaxModelPredictorAlgorithm() : this(new MaxModelPredictorOptions()) { }
@@ -11,6 +12,6 @@ public sealed class MaxModelPredictorAlgorithm(MaxModelPredictorOptions options)
         "https://arxiv.org/abs/2406.03280", "The element-wise maximum of the fine-tuned models' outputs.");
 
     /// <inheritdoc />
-    protected override IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken) =>
-        EnsembleModel.Create(modelPool, Info.Name, null, EnsembleAggregation.Max, cancellationToken);
+    protected override IFusedModel FuseCore(IModelPool modelPool, FusionContext context) =>
+        EnsembleModel.Create(modelPool, Info.Name, null, EnsembleAggregation.Max, context.CancellationToken);
 }

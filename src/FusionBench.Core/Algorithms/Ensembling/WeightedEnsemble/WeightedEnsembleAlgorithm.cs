@@ -1,14 +1,15 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Ensembling.WeightedEnsemble;
 
 /// <summary><c>weighted_ensemble</c>: F(x) = Σᵢ wᵢ fᵢ(x), with w ← w / Σw when <c>normalize</c>.</summary>
-public sealed class WeightedEnsembleAlgorithm(WeightedEnsembleOptions options) : ModelFusionAlgorithm<WeightedEnsembleOptions>(options)
+public sealed class WeightedEnsembleAlgorithm(WeightedEnsembleOptions options, ILogger<WeightedEnsembleAlgorithm>? logger = null) : ModelFusionAlgorithm<WeightedEnsembleOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("weighted_ensemble", "Weighted Ensemble", FusionCategory.Ensembling,
         "https://doi.org/10.1007/3-540-45014-9_1", "A weighted sum of the fine-tuned models' outputs.");
 
     /// <inheritdoc />
-    protected override IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override IFusedModel FuseCore(IModelPool modelPool, FusionContext context)
     {
         int n = modelPool.ModelNames.Count;
         double[] w = Options.Weights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
@@ -20,6 +21,6 @@ public sealed class WeightedEnsembleAlgorithm(WeightedEnsembleOptions options) :
             if (Math.Abs(sum) < 1e-12) throw new FusionParameterException(Info.Name, "weights", "Parameter 'weights' of 'weighted_ensemble' sums to 0 and cannot be normalized.");
             w = w.Select(x => x / sum).ToArray();
         }
-        return EnsembleModel.Create(modelPool, Info.Name, w, EnsembleAggregation.WeightedSum, cancellationToken);
+        return EnsembleModel.Create(modelPool, Info.Name, w, EnsembleAggregation.WeightedSum, context.CancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using FusionBench.Core.Checkpoints;
@@ -15,13 +16,13 @@ namespace FusionBench.Core.Algorithms.Merging.AdaMerging;
 public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
 {
     /// <summary>Validates the options.</summary>
-    protected AdaMergingAlgorithm(AdaMergingOptions options) : base(options) { }
+    protected AdaMergingAlgorithm(AdaMergingOptions options, ILogger? logger) : base(options, logger) { }
 
     /// <summary>Whether there is one coefficient per parameter tensor (layer-wise) rather than per model.</summary>
     protected abstract bool LayerWise { get; }
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = PoolRequirements.Data(modelPool, Info.Name, "adapts on each task's unlabeled test inputs");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
@@ -31,56 +32,61 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
         using var merger = new TaskVectorMerger(plan);
         long[] lambdaShape = LayerWise ? new long[] { plan.Count, merger.Names.Count } : new long[] { plan.Count };
         using var lambda = Options.Weights is string path ? Load(path, lambdaShape) : full(lambdaShape, Options.InitValues, dtype: ScalarType.Float32);
-        if (Options.Weights is null && Options.MaxSteps > 0) Train(data, plan, merger, lambda, cancellationToken);
+        if (Options.Weights is null && Options.MaxSteps > 0) Train(data, plan, merger, lambda, context);
         if (Options.SaveMergingWeights is string save)
         {
             using var file = new StateDict("merging_weights");
             file.Add("merging_weights", lambda.clone());
             Checkpoint.Save(file, save);
         }
-        Details["merging_weights"] = Nested(lambda);
+        context.Details["merging_weights"] = Nested(lambda);
         using var noGrad = no_grad();
-        using var merged = merger.Merge(lambda, LayerWise);
+        // FusionBench saves (and reports) the raw coefficients and clamps them only where the model is merged.
+        using var effective = Options.ClampWeights ? lambda.clamp(0, 1) : lambda.alias();
+        using var merged = merger.Merge(effective, LayerWise);
         var output = new StateDict("merged");
         foreach (var name in plan.TensorNames)
             output.Add(name, merged.TryGetValue(name, out var t) ? plan.ToOutput(name, t.detach().clone()) : plan.CopyUnmerged(name));
         return output;
     }
 
-    private void Train(IDataModelPool data, MergePlan plan, TaskVectorMerger merger, Tensor lambda, CancellationToken ct)
+    private void Train(IDataModelPool data, MergePlan plan, TaskVectorMerger merger, Tensor lambda, FusionContext context)
     {
         using var g = new Generator((ulong)Options.Seed);
         var parameter = new Parameter(lambda.clone(), requires_grad: true);
         using var optimizer = optim.Adam(new[] { parameter }, lr: Options.Lr);
         var entropies = new List<double>();
-        var progress = new TrainingProgress(Info.Name, Options.MaxSteps);
+        var progress = context.StartSteps(Options.MaxSteps);
         var architecture = data.Architecture;
+        // FusionBench iterates a shuffled DataLoader per task (epochs without replacement), restarting it when exhausted.
+        var batches = plan.ModelNames.Select(t => new ShuffledBatches(data.TestInputs(t).shape[0], Options.BatchSize, g)).ToList();
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
-            ct.ThrowIfCancellationRequested();
+            context.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
-            using var merged = merger.Merge(parameter, LayerWise);
+            // clamp_weights as FusionBench: clamped inside the forward, so coefficients outside [0, 1] get no gradient.
+            var coefficients = Options.ClampWeights ? parameter.clamp(0, 1) : parameter;
+            using var merged = merger.Merge(coefficients, LayerWise);
             Tensor? loss = null;
-            foreach (var task in plan.ModelNames)
+            for (int i = 0; i < plan.Count; i++)
             {
+                string task = plan.ModelNames[i];
                 var inputs = data.TestInputs(task);
-                var idx = randint(0, inputs.shape[0], new[] { (long)Math.Min(Options.BatchSize, inputs.shape[0]) }, generator: g);
-                var logits = data.Logits(task, architecture.Forward(merged, inputs.index_select(0, idx)));
+                var logits = data.Logits(task, architecture.Forward(merged, inputs.index_select(0, batches[i].Next())));
                 var h = Entropy(logits);
                 loss = loss is null ? h : loss + h;
             }
             loss!.backward();
             optimizer.step();
-            if (Options.ClampWeights)
-                using (no_grad()) parameter.clamp_(0, 1);
             entropies.Add(loss.ToDouble() / plan.Count);
-            progress.Step(step, entropies[^1]);
+            progress.Report(step, string.Create(CultureInfo.InvariantCulture, $"entropy {entropies[^1]:F4}"));
         }
         using (no_grad()) lambda.copy_(parameter);
         parameter.Dispose();
-        Details["entropy"] = entropies;
-        Details["seconds_per_step"] = progress.ElapsedSeconds / Math.Max(1, Options.MaxSteps);
+        context.Details["entropy"] = entropies;
+        context.Details["seconds_per_step"] = progress.Elapsed.TotalSeconds / Math.Max(1, Options.MaxSteps);
+        context.Logger.LogInformation("{Method}: {Steps} steps, entropy {First:F4} -> {Last:F4}", Info.Name, Options.MaxSteps, entropies[0], entropies[^1]);
     }
 
     /// <summary>Mean Shannon entropy of the softmax of <paramref name="logits"/> over a batch (FusionBench's 1e-8 guard).</summary>

@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Merging.AdaMerging;
 
 /// <summary><c>layer_wise_adamerging</c>: one learned coefficient per fine-tuned model and parameter tensor.</summary>
-public sealed class LayerWiseAdaMergingAlgorithm(AdaMergingOptions options) : AdaMergingAlgorithm(options)
+public sealed class LayerWiseAdaMergingAlgorithm(AdaMergingOptions options, ILogger<LayerWiseAdaMergingAlgorithm>? logger = null) : AdaMergingAlgorithm(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("layer_wise_adamerging", "Layer-wise AdaMerging", FusionCategory.Merging,

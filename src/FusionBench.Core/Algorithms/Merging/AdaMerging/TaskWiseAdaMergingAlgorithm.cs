@@ -1,7 +1,8 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Merging.AdaMerging;
 
 /// <summary><c>task_wise_adamerging</c>: one learned coefficient per fine-tuned model.</summary>
-public sealed class TaskWiseAdaMergingAlgorithm(AdaMergingOptions options) : AdaMergingAlgorithm(options)
+public sealed class TaskWiseAdaMergingAlgorithm(AdaMergingOptions options, ILogger<TaskWiseAdaMergingAlgorithm>? logger = null) : AdaMergingAlgorithm(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("task_wise_adamerging", "Task-wise AdaMerging", FusionCategory.Merging,

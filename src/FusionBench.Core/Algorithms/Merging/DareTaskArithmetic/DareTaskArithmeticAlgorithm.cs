@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 
 namespace FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
@@ -7,17 +8,17 @@ namespace FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
 /// (survivors rescaled by 1/(1 − p) when <c>rescale</c>), then task arithmetic. Masks come from a generator seeded
 /// per model and tensor from <c>seed</c>, so results do not depend on the order tensors are read in.
 /// </summary>
-public sealed class DareTaskArithmeticAlgorithm(DareTaskArithmeticOptions options) : FusionAlgorithm<DareTaskArithmeticOptions>(options)
+public sealed class DareTaskArithmeticAlgorithm(DareTaskArithmeticOptions options, ILogger<DareTaskArithmeticAlgorithm>? logger = null) : FusionAlgorithm<DareTaskArithmeticOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("dare_task_arithmetic", "DARE Task Arithmetic", FusionCategory.Merging,
         "https://arxiv.org/abs/2311.03099", "Randomly drops and rescales task-vector entries, then applies task arithmetic.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor,
-            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed), ties: null, Array.Empty<string>(), cancellationToken);
+            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed), ties: null, Array.Empty<string>(), context.CancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 
@@ -8,18 +9,22 @@ public sealed class DareTaskArithmeticOptions
 {
     /// <summary>λ in θ₀ + λ Σᵢ τ̃ᵢ. Default 0.3.</summary>
     [Description("λ in θ₀ + λ·Σᵢ τ̃ᵢ over the dropped task vectors.")]
+    [ConfigurationKeyName("scaling_factor")]
     public double ScalingFactor { get; set; } = 0.3;
 
     /// <summary>Probability p of dropping each task-vector entry. Default 0.5.</summary>
     [Description("Probability of dropping each task-vector entry.")]
     [Range(0.0, 0.999999)]
+    [ConfigurationKeyName("sparsity_ratio")]
     public double SparsityRatio { get; set; } = 0.5;
 
     /// <summary>Whether survivors are divided by 1 − p. Default true.</summary>
     [Description("Divide the kept entries by 1 - sparsity_ratio, so each task vector keeps its expected value.")]
+    [ConfigurationKeyName("rescale")]
     public bool Rescale { get; set; } = true;
 
     /// <summary>Seed of the random masks; the same seed gives the same merge. Default 0.</summary>
     [Description("Seed of the random drop masks; the same seed reproduces the same merge.")]
+    [ConfigurationKeyName("seed")]
     public long Seed { get; set; }
 }

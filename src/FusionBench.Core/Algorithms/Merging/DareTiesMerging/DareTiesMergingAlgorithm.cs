@@ -1,20 +1,21 @@
+using Microsoft.Extensions.Logging;
 using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 
 namespace FusionBench.Core.Algorithms.Merging.DareTiesMerging;
 
 /// <summary><c>dare_ties_merging</c>: DARE's random drop and rescale of each task vector, then TIES merging on the result.</summary>
-public sealed class DareTiesMergingAlgorithm(DareTiesMergingOptions options) : FusionAlgorithm<DareTiesMergingOptions>(options)
+public sealed class DareTiesMergingAlgorithm(DareTiesMergingOptions options, ILogger<DareTiesMergingAlgorithm>? logger = null) : FusionAlgorithm<DareTiesMergingOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("dare_ties_merging", "DARE Ties-Merging", FusionCategory.Merging,
         "https://arxiv.org/abs/2311.03099", "Randomly drops and rescales task-vector entries, then applies TIES merging.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor,
             new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed),
-            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), cancellationToken);
+            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
     }
 }

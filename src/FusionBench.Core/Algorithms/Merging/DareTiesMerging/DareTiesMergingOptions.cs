@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using FusionBench.Core.TaskVectors;
@@ -9,31 +10,38 @@ public sealed class DareTiesMergingOptions
 {
     /// <summary>λ in θ₀ + λ·τ_merged. Default 0.5.</summary>
     [Description("λ in θ₀ + λ·τ_merged.")]
+    [ConfigurationKeyName("scaling_factor")]
     public double ScalingFactor { get; set; } = 0.5;
 
     /// <summary>Probability p of dropping each task-vector entry before TIES. Default 0.5.</summary>
     [Description("Probability of dropping each task-vector entry before TIES.")]
     [Range(0.0, 0.999999)]
+    [ConfigurationKeyName("sparsity_ratio")]
     public double SparsityRatio { get; set; } = 0.5;
 
     /// <summary>Whether survivors are divided by 1 − p. Default true.</summary>
     [Description("Divide the kept entries by 1 - sparsity_ratio.")]
+    [ConfigurationKeyName("rescale")]
     public bool Rescale { get; set; } = true;
 
     /// <summary>Percent of each dropped task vector TIES keeps by magnitude. Default 20.</summary>
     [Description("Percent of each (dropped) task vector's entries TIES keeps, by magnitude over the whole model.")]
     [Range(0.0, 100.0)]
+    [ConfigurationKeyName("threshold")]
     public double Threshold { get; set; } = 20;
 
     /// <summary>How agreeing entries are aggregated. Default sum.</summary>
     [Description("How entries that agree with the elected sign are aggregated: sum, mean or max.")]
+    [ConfigurationKeyName("merge_func")]
     public MergeFunction MergeFunc { get; set; } = MergeFunction.Sum;
 
     /// <summary>Tensor names left out of the merge: they keep the pretrained values.</summary>
     [Description("Tensor names left out of the merge; they keep the pretrained model's values.")]
+    [ConfigurationKeyName("remove_keys")]
     public IReadOnlyList<string> RemoveKeys { get; set; } = Array.Empty<string>();
 
     /// <summary>Seed of the random masks. Default 0.</summary>
     [Description("Seed of the random drop masks; the same seed reproduces the same merge.")]
+    [ConfigurationKeyName("seed")]
     public long Seed { get; set; }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.RegularExpressions;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,14 +11,14 @@ namespace FusionBench.Core.Algorithms.Merging.FisherMerging;
 /// inputs: Fᵢ = (1/n) Σ_batches (∇θ Σₓ Σ_c √p_c(x)·log p_c(x))². θ* = Σᵢ cᵢ(Fᵢ+ε)θᵢ / Σᵢ cᵢ(Fᵢ+ε), with
 /// cᵢ ∝ 1/‖Fᵢ‖₂ when <c>normalize_fisher_weight</c>.
 /// </summary>
-public sealed class FisherMergingAlgorithm(FisherMergingOptions options) : FusionAlgorithm<FisherMergingOptions>(options)
+public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger<FisherMergingAlgorithm>? logger = null) : FusionAlgorithm<FisherMergingOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("fisher_merging", "Fisher Merging", FusionCategory.Merging,
         "https://arxiv.org/abs/2111.09832", "A weighted average of the models, each parameter weighted by its diagonal Fisher information.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = DataDrivenMerging.RequireData(modelPool, Info.Name);
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
@@ -27,8 +28,8 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options) : Fusio
         {
             for (int i = 0; i < plan.Count; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                fishers.Add(Fisher(data, plan.ModelNames[i], plan.Models[i], cancellationToken));
+                context.CancellationToken.ThrowIfCancellationRequested();
+                fishers.Add(Fisher(data, plan.ModelNames[i], plan.Models[i], context.CancellationToken));
             }
             double[] scale = fishers.Select(_ => 1.0).ToArray();
             if (Options.NormalizeFisherWeight)
@@ -44,7 +45,7 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options) : Fusio
                 return excluded.Any(r => r.IsMatch(name))
                     ? stack(thetas).mean(new long[] { 0 })
                     : FisherKernel.Merge(thetas, fishers.Select(f => f[name]).ToList(), scale, Options.MinimalFisherWeight);
-            }, cancellationToken);
+            }, context.CancellationToken);
         }
         finally
         {

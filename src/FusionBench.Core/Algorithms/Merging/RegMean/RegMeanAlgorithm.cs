@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using FusionBench.Core.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -10,14 +11,14 @@ namespace FusionBench.Core.Algorithms.Merging.RegMean;
 /// by <c>reduce_non_diagonal_ratio</c>; solved as a linear system, never by an explicit inverse. Every other parameter
 /// is averaged.
 /// </summary>
-public sealed class RegMeanAlgorithm(RegMeanOptions options) : FusionAlgorithm<RegMeanOptions>(options)
+public sealed class RegMeanAlgorithm(RegMeanOptions options, ILogger<RegMeanAlgorithm>? logger = null) : FusionAlgorithm<RegMeanOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("regmean", "RegMean", FusionCategory.Merging,
         "https://arxiv.org/abs/2212.09849", "Merges each linear layer in closed form from the Gram matrices of its inputs; other parameters are averaged.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = DataDrivenMerging.RequireData(modelPool, Info.Name);
         var architecture = data.Architecture as ILinearInputModel
@@ -27,14 +28,14 @@ public sealed class RegMeanAlgorithm(RegMeanOptions options) : FusionAlgorithm<R
         try
         {
             for (int i = 0; i < plan.Count; i++)
-                grams.Add(Grams(data, architecture, plan.ModelNames[i], plan.Models[i], cancellationToken));
+                grams.Add(Grams(data, architecture, plan.ModelNames[i], plan.Models[i], context.CancellationToken));
             return plan.MergeEachTensor(name =>
             {
                 var ws = plan.Models.Select(m => plan.ReadCompute(m, name)).ToList();
                 return grams[0].ContainsKey(name)
                     ? RegMeanKernel.Merge(ws, grams.Select(g => g[name]).ToList(), Options.ReduceNonDiagonalRatio)
                     : stack(ws).mean(new long[] { 0 });
-            }, cancellationToken);
+            }, context.CancellationToken);
         }
         finally
         {

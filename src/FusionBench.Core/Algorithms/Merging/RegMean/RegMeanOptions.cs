@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 
@@ -9,19 +10,23 @@ public sealed class RegMeanOptions
     /// <summary>Training inputs per model for the Gram matrices. Default 256.</summary>
     [Description("Training inputs per model over which each linear layer's input Gram matrix is accumulated.")]
     [Range(1, 10_000_000)]
+    [ConfigurationKeyName("num_regmean_examples")]
     public int NumRegmeanExamples { get; set; } = 256;
 
     /// <summary>r in G̃ = r·G + (1 − r)·Diag(G). Default 0.95 (FusionBench's vision setting).</summary>
     [Description("Off-diagonal shrinkage r in r·G + (1 - r)·Diag(G); 1 keeps the Gram matrices as they are.")]
     [Range(0.0, 1.0)]
+    [ConfigurationKeyName("reduce_non_diagonal_ratio")]
     public double ReduceNonDiagonalRatio { get; set; } = 0.95;
 
     /// <summary>Batch size of the forward passes. Default 32.</summary>
     [Description("Batch size of the forward passes that collect the Gram matrices.")]
     [Range(1, 100_000)]
+    [ConfigurationKeyName("batch_size")]
     public int BatchSize { get; set; } = 32;
 
     /// <summary>Seed of the choice of training inputs. Default 0.</summary>
     [Description("Seed of the choice of training inputs.")]
+    [ConfigurationKeyName("seed")]
     public long Seed { get; set; }
 }

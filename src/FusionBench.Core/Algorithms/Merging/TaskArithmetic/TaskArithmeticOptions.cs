@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using System.ComponentModel;
 
 namespace FusionBench.Core.Algorithms.Merging.TaskArithmetic;
@@ -7,5 +8,6 @@ public sealed class TaskArithmeticOptions
 {
     /// <summary>λ in θ₀ + λ Σᵢ τᵢ. Default 0.3.</summary>
     [Description("λ in θ₀ + λ·Σᵢ(θᵢ − θ₀): how much of the summed task vectors is added to the pretrained model.")]
+    [ConfigurationKeyName("scaling_factor")]
     public double ScalingFactor { get; set; } = 0.3;
 }

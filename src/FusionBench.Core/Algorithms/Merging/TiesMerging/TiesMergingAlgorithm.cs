@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 
 namespace FusionBench.Core.Algorithms.Merging.TiesMerging;
@@ -11,17 +12,17 @@ namespace FusionBench.Core.Algorithms.Merging.TiesMerging;
 /// Unlike FusionBench, which flattens all N models into one N×P matrix, this streams: one pass per model to find its
 /// threshold (one model's task vector in memory), then one pass over the tensor groups.
 /// </remarks>
-public sealed class TiesMergingAlgorithm(TiesMergingOptions options) : FusionAlgorithm<TiesMergingOptions>(options)
+public sealed class TiesMergingAlgorithm(TiesMergingOptions options, ILogger<TiesMergingAlgorithm>? logger = null) : FusionAlgorithm<TiesMergingOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("ties_merging", "Ties-Merging", FusionCategory.Merging,
         "https://arxiv.org/abs/2306.01708", "Trims each task vector, elects a sign per entry and merges only the entries that agree with it.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor, dare: null,
-            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), cancellationToken);
+            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
     }
 }

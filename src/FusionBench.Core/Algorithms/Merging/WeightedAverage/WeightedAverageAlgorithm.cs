@@ -1,14 +1,15 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Merging.WeightedAverage;
 
 /// <summary><c>weighted_average</c>: θ* = Σᵢ wᵢ θᵢ, with w ← w / Σw when <c>normalize</c>.</summary>
-public sealed class WeightedAverageAlgorithm(WeightedAverageOptions options) : FusionAlgorithm<WeightedAverageOptions>(options)
+public sealed class WeightedAverageAlgorithm(WeightedAverageOptions options, ILogger<WeightedAverageAlgorithm>? logger = null) : FusionAlgorithm<WeightedAverageOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("weighted_average", "Weighted Average", FusionCategory.Merging,
         "https://arxiv.org/abs/2203.05482", "A weighted sum of the fine-tuned models' weights.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
         var w = Options.Weights ?? throw new FusionParameterException(Info.Name, "weights", "Parameter 'weights' of 'weighted_average' is required.");
@@ -18,6 +19,6 @@ public sealed class WeightedAverageAlgorithm(WeightedAverageOptions options) : F
         double sum = w.Sum();
         if (Options.Normalize && Math.Abs(sum) < 1e-12)
             throw new FusionParameterException(Info.Name, "weights", "Parameter 'weights' of 'weighted_average' sums to 0 and cannot be normalized.");
-        return LinearCombination.Merge(plan, w.ToArray(), divisor: Options.Normalize ? sum : 1.0, cancellationToken);
+        return LinearCombination.Merge(plan, w.ToArray(), divisor: Options.Normalize ? sum : 1.0, context.CancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using System.Text.RegularExpressions;
 
@@ -36,7 +37,7 @@ public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions option
     }
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var spec = Options.LayerIndices ?? throw new FusionParameterException(Info.Name, "layer_indices", "Parameter 'layer_indices' of 'depth_upscaling' is required, e.g. [range(0,4),range(2,6)].");
         var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name);
@@ -51,7 +52,7 @@ public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions option
         bool layersWritten = false;
         foreach (var (name, parsed) in layerTensors)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            context.CancellationToken.ThrowIfCancellationRequested();
             if (parsed is null)
             {
                 using var t = source.Read(name);
@@ -67,7 +68,7 @@ public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions option
                     output.Add($"{prefix}{j}.{p!.Value.Tail}", t.clone());
                 }
         }
-        Details["num_layers"] = indices.Count;
+        context.Details["num_layers"] = indices.Count;
         return output;
     }
 }

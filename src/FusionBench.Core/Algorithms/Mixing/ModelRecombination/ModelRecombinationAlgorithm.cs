@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Mixing.ModelRecombination;
 
 /// <summary>
@@ -5,7 +6,7 @@ namespace FusionBench.Core.Algorithms.Mixing.ModelRecombination;
 /// permutation π over the N fine-tuned models gives recombined model j that unit from model π(j). Returns recombined
 /// model <c>model_index</c>; with the pool's other indices it yields the whole recombined pool.
 /// </summary>
-public sealed class ModelRecombinationAlgorithm(ModelRecombinationOptions options) : FusionAlgorithm<ModelRecombinationOptions>(options)
+public sealed class ModelRecombinationAlgorithm(ModelRecombinationOptions options, ILogger<ModelRecombinationAlgorithm>? logger = null) : FusionAlgorithm<ModelRecombinationOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("model_recombination", "Model Recombination", FusionCategory.Mixing,
@@ -27,7 +28,7 @@ public sealed class ModelRecombinationAlgorithm(ModelRecombinationOptions option
     }
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
         if (Options.ModelIndex < 0 || Options.ModelIndex >= plan.Count)
@@ -36,12 +37,12 @@ public sealed class ModelRecombinationAlgorithm(ModelRecombinationOptions option
         var output = new StateDict("recombined");
         foreach (var name in plan.TensorNames)
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            context.CancellationToken.ThrowIfCancellationRequested();
             string unit = LayerNames.Parse(name) is { } p ? $"layer {p.Index}" : name;
             using var t = plan.Models[sources[unit]].Read(name);
             output.Add(name, t.clone());
         }
-        Details["sources"] = sources.ToDictionary(kv => kv.Key, kv => plan.ModelNames[kv.Value]);
+        context.Details["sources"] = sources.ToDictionary(kv => kv.Key, kv => plan.ModelNames[kv.Value]);
         return output;
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 namespace FusionBench.Core.Algorithms.Mixing.MoeUpscaling;
 
 /// <summary>
@@ -5,16 +6,16 @@ namespace FusionBench.Core.Algorithms.Mixing.MoeUpscaling;
 /// <c>num_experts</c> copies of it with top-<c>experts_per_token</c> routing; attention, norms and embeddings are
 /// copied and the router is initialised.
 /// </summary>
-public sealed class MoeUpscalingAlgorithm(MoeUpscalingOptions options) : FusionAlgorithm<MoeUpscalingOptions>(options)
+public sealed class MoeUpscalingAlgorithm(MoeUpscalingOptions options, ILogger<MoeUpscalingAlgorithm>? logger = null) : FusionAlgorithm<MoeUpscalingOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("moe_upscaling", "MoE Upscaling", FusionCategory.Mixing,
         "https://arxiv.org/abs/2212.05055", "Upcycles each dense MLP into a mixture of experts made of its copies.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name);
-        return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, cancellationToken);
+        return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, context.CancellationToken);
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using FusionBench.Core.Algorithms.Merging.AdaMerging;
@@ -15,20 +16,20 @@ namespace FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe;
 /// <c>init_lambda</c>; each encoder layer's MLP becomes W₀ + Σᵢ rᵢ(x) τᵢ with input-conditioned routing weights from a
 /// small router, trained by entropy minimisation on unlabeled test inputs (as AdaMerging).
 /// </summary>
-public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions options) : ModelFusionAlgorithm<WeightEnsemblingMoeOptions>(options)
+public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions options, ILogger<WeightEnsemblingMoeAlgorithm>? logger = null) : ModelFusionAlgorithm<WeightEnsemblingMoeOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("weight_ensembling_moe", "Weight-Ensembling MoE", FusionCategory.Mixing,
         "https://arxiv.org/abs/2402.00433", "Upscales each MLP into an input-conditioned mix of the task vectors, with routers trained on unlabeled test inputs.");
 
     /// <inheritdoc />
-    protected override IFusedModel FuseCore(IModelPool modelPool, CancellationToken cancellationToken)
+    protected override IFusedModel FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = PoolRequirements.Data(modelPool, Info.Name, "trains routers on unlabeled test inputs");
         var architecture = data.Architecture as ILayerMlpModel
             ?? throw new FusionException("Method 'weight_ensembling_moe' needs an architecture whose MLP weights can be supplied per layer (ILayerMlpModel).");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        var mergedBase = GeneralizedTaskArithmeticMerger.Merge(plan, Options.InitLambda, null, null, Array.Empty<string>(), cancellationToken);
+        var mergedBase = GeneralizedTaskArithmeticMerger.Merge(plan, Options.InitLambda, null, null, Array.Empty<string>(), context.CancellationToken);
         using var pretrained = StateDict.CopyFrom(plan.Pretrained!);
         var models = plan.Models.Select(StateDict.CopyFrom).ToList();
         using var g = new Generator((ulong)Options.Seed);
@@ -44,7 +45,7 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
         try
         {
             if (Options.Checkpoint is string path) LoadRouters(model, path);
-            else if (Options.MaxSteps > 0) Train(model, data, plan.ModelNames, g, cancellationToken);
+            else if (Options.MaxSteps > 0) Train(model, data, plan.ModelNames, g, context);
             if (Options.SaveCheckpoint is string save) Checkpoint.Save(model.Routers, save);
             return model;
         }
@@ -55,34 +56,36 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
         }
     }
 
-    private void Train(WeightEnsemblingMoeModel model, IDataModelPool data, IReadOnlyList<string> tasks, Generator g, CancellationToken ct)
+    private void Train(WeightEnsemblingMoeModel model, IDataModelPool data, IReadOnlyList<string> tasks, Generator g, FusionContext context)
     {
         var parameters = model.RouterParameters;
         foreach (var p in parameters) p.requires_grad_(true);
         using var optimizer = optim.Adam(parameters, lr: Options.Lr);
-        var progress = new TrainingProgress(Info.Name, Options.MaxSteps);
+        var progress = context.StartSteps(Options.MaxSteps);
         var entropies = new List<double>();
+        // FusionBench iterates a shuffled DataLoader per task (epochs without replacement), restarting it when exhausted.
+        var batches = tasks.Select(t => new ShuffledBatches(data.TestInputs(t).shape[0], Options.BatchSize, g)).ToList();
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
-            ct.ThrowIfCancellationRequested();
+            context.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             optimizer.zero_grad();
             Tensor? loss = null;
-            foreach (var task in tasks)
+            for (int i = 0; i < tasks.Count; i++)
             {
-                var inputs = data.TestInputs(task);
-                var idx = randint(0, inputs.shape[0], new[] { (long)Math.Min(Options.BatchSize, inputs.shape[0]) }, generator: g);
-                var h = AdaMergingAlgorithm.Entropy(data.Logits(task, model.Forward(inputs.index_select(0, idx))));
+                var inputs = data.TestInputs(tasks[i]);
+                var h = AdaMergingAlgorithm.Entropy(data.Logits(tasks[i], model.Forward(inputs.index_select(0, batches[i].Next()))));
                 loss = loss is null ? h : loss + h;
             }
             loss!.backward();
             optimizer.step();
             entropies.Add(loss.ToDouble() / tasks.Count);
-            progress.Step(step, entropies[^1]);
+            progress.Report(step, string.Create(CultureInfo.InvariantCulture, $"entropy {entropies[^1]:F4}"));
         }
         foreach (var p in parameters) p.requires_grad_(false);
-        Details["entropy"] = entropies;
-        Details["seconds_per_step"] = progress.ElapsedSeconds / Options.MaxSteps;
+        context.Details["entropy"] = entropies;
+        context.Details["seconds_per_step"] = progress.Elapsed.TotalSeconds / Options.MaxSteps;
+        context.Logger.LogInformation("{Method}: {Steps} router steps, entropy {First:F4} -> {Last:F4}", Info.Name, Options.MaxSteps, entropies[0], entropies[^1]);
     }
 
     private void LoadRouters(WeightEnsemblingMoeModel model, string path)
