@@ -151,7 +151,8 @@ internal static class TaskVectorKernels
     public static void RandomDrop(Tensor taskVector, double sparsityRatio, bool rescale, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var keep = rand(taskVector.shape, dtype: ScalarType.Float32, generator: generator).gt(sparsityRatio);
+        // Drawn in the task vector's own dtype, as FusionBench's rand_like: a float64 draw is another stream than a float32 one.
+        var keep = rand(taskVector.shape, dtype: taskVector.dtype, generator: generator).gt(sparsityRatio);
         taskVector.mul_(keep);
         if (rescale) taskVector.div_(1.0 - sparsityRatio);
     }

@@ -8,14 +8,30 @@ internal static class DataDrivenMerging
     public static IDataModelPool RequireData(IModelPool pool, string method) =>
         PoolRequirements.Data(pool, method, "runs the models on training inputs");
 
-    /// <summary>Up to <paramref name="count"/> training inputs of a task, drawn without replacement from a seeded permutation.</summary>
-    public static Tensor SampleTrainInputs(IDataModelPool pool, string task, int count, long seed)
+    /// <summary>
+    /// The training batches FusionBench's Fisher and RegMean loops consume: a task's training inputs in dataset order, in
+    /// batches of <paramref name="batchSize"/>, until at least <paramref name="count"/> inputs were used (so the last
+    /// batch is whole even when <paramref name="count"/> is not a multiple of the batch size), or the data ends.
+    /// Each batch is a view of the pool's tensor.
+    /// </summary>
+    public static IEnumerable<Tensor> TrainBatches(IDataModelPool pool, string task, int count, int batchSize)
     {
         var inputs = pool.TrainInputs(task);
-        using var g = new Generator((ulong)seed);
-        using var order = randperm(inputs.shape[0], generator: g);
-        using var idx = order.narrow(0, 0, Math.Min(count, inputs.shape[0]));
-        return inputs.index_select(0, idx);
+        long n = inputs.shape[0];
+        for (long off = 0; off < n && off < count; off += batchSize)
+            yield return inputs.narrow(0, off, Math.Min(batchSize, n - off));
+    }
+
+    /// <summary>
+    /// Python's <c>re.match</c> for FusionBench's <c>exclude_param_names_regex</c>: each pattern anchored at the start of
+    /// the name (not at its end).
+    /// </summary>
+    public static Func<string, bool> ExcludeMatcher(IReadOnlyList<string>? patterns)
+    {
+        var regexes = (patterns ?? Array.Empty<string>())
+            .Select(p => new System.Text.RegularExpressions.Regex(@"\A(?:" + p + ")", System.Text.RegularExpressions.RegexOptions.CultureInvariant))
+            .ToList();
+        return name => regexes.Any(r => r.IsMatch(name));
     }
 
     /// <summary>The models' state as trainable leaves (float tensors) plus plain buffers.</summary>

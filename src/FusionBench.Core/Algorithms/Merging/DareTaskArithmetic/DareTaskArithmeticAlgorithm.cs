@@ -19,6 +19,6 @@ public sealed class DareTaskArithmeticAlgorithm(DareTaskArithmeticOptions option
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor,
-            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed), ties: null, Array.Empty<string>(), context.CancellationToken);
+            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights), ties: null, Array.Empty<string>(), context.CancellationToken);
     }
 }

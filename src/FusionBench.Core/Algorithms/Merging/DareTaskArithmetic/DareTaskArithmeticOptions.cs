@@ -23,6 +23,14 @@ public sealed class DareTaskArithmeticOptions
     [ConfigurationKeyName("rescale")]
     public bool Rescale { get; set; } = true;
 
+    /// <summary>
+    /// Drop entries only of linear-layer weights (2-D <c>*.weight</c> tensors that are not embeddings); every other
+    /// task-vector tensor is kept whole. Default false (FusionBench's default).
+    /// </summary>
+    [Description("Drop only entries of linear-layer weights (2-D *.weight, not embeddings); other tensors are kept whole.")]
+    [ConfigurationKeyName("only_on_linear_weights")]
+    public bool OnlyOnLinearWeights { get; set; }
+
     /// <summary>Seed of the random masks; the same seed gives the same merge. Default 0.</summary>
     [Description("Seed of the random drop masks; the same seed reproduces the same merge.")]
     [ConfigurationKeyName("seed")]

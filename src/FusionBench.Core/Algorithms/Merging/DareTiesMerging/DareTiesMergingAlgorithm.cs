@@ -15,7 +15,7 @@ public sealed class DareTiesMergingAlgorithm(DareTiesMergingOptions options, ILo
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor,
-            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed),
+            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights),
             new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
     }
 }

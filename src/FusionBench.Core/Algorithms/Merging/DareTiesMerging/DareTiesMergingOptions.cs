@@ -40,6 +40,14 @@ public sealed class DareTiesMergingOptions
     [ConfigurationKeyName("remove_keys")]
     public IReadOnlyList<string> RemoveKeys { get; set; } = Array.Empty<string>();
 
+    /// <summary>
+    /// Drop entries only of linear-layer weights (2-D <c>*.weight</c> tensors that are not embeddings); every other
+    /// task-vector tensor is kept whole. Default false (FusionBench's default).
+    /// </summary>
+    [Description("Drop only entries of linear-layer weights (2-D *.weight, not embeddings); other tensors are kept whole.")]
+    [ConfigurationKeyName("only_on_linear_weights")]
+    public bool OnlyOnLinearWeights { get; set; }
+
     /// <summary>Seed of the random masks. Default 0.</summary>
     [Description("Seed of the random drop masks; the same seed reproduces the same merge.")]
     [ConfigurationKeyName("seed")]

@@ -6,10 +6,13 @@ using static TorchSharp.torch;
 namespace FusionBench.Core.Algorithms.Merging.FisherMerging;
 
 /// <summary>
-/// <c>fisher_merging</c> (Matena &amp; Raffel): a per-parameter weighted average, each model weighted by its diagonal
-/// Fisher information, estimated as FusionBench does from the model's own predictive distribution on training
-/// inputs: Fᵢ = (1/n) Σ_batches (∇θ Σₓ Σ_c √p_c(x)·log p_c(x))². θ* = Σᵢ cᵢ(Fᵢ+ε)θᵢ / Σᵢ cᵢ(Fᵢ+ε), with
-/// cᵢ ∝ 1/‖Fᵢ‖₂ when <c>normalize_fisher_weight</c>.
+/// <c>fisher_merging</c> (Matena &amp; Raffel), as FusionBench computes it: a per-parameter weighted average, each
+/// model weighted by its diagonal Fisher information estimated from the model's own predictive distribution on its
+/// training inputs. Per batch B of training inputs (in dataset order, whole batches until <c>num_fisher_examples</c>
+/// are used), S_B = Σₓ Σ_c sg(√p_c(x))·log p_c(x), where sg stops the gradient (only log p is differentiated);
+/// Fᵢ = (1/n) Σ_B (∇θ S_B)², n the inputs used. θ* = Σᵢ cᵢ(Fᵢ+ε)θᵢ / Σᵢ cᵢ(Fᵢ+ε), with cᵢ ∝ 1/(‖Fᵢ‖₂+ε) when
+/// <c>normalize_fisher_weight</c>, the norm over the merged parameters only. Parameters matched by
+/// <c>exclude_param_names_regex</c> (Python's <c>re.match</c>: anchored at the start) keep the pretrained model's values.
 /// </summary>
 public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger<FisherMergingAlgorithm>? logger = null) : FusionAlgorithm<FisherMergingOptions>(options, logger)
 {
@@ -21,15 +24,21 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = DataDrivenMerging.RequireData(modelPool, Info.Name);
+        var excluded = DataDrivenMerging.ExcludeMatcher(Options.ExcludeParamNamesRegex);
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
-        var excluded = (Options.ExcludeParamNamesRegex ?? Array.Empty<string>()).Select(r => new Regex(r, RegexOptions.CultureInvariant)).ToList();
+        var excludedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && excluded(n)).ToList();
+        if (excludedNames.Count > 0 && plan.Pretrained is null)
+            throw new FusionParameterException(Info.Name, "exclude_param_names_regex",
+                $"Excluded parameters keep the pretrained model's values, but the pool has no pretrained model (excluded: {string.Join(", ", excludedNames)}).");
         var fishers = new List<Dictionary<string, Tensor>>();
         try
         {
             for (int i = 0; i < plan.Count; i++)
             {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                fishers.Add(Fisher(data, plan.ModelNames[i], plan.Models[i], context.CancellationToken));
+                context.ThrowIfCancellationRequested();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                fishers.Add(Fisher(data, plan.ModelNames[i], plan.Models[i], excluded, context.CancellationToken));
+                context.Logger.LogInformation("{Method}: Fisher information of '{Model}' in {Seconds:F2} s", Info.Name, plan.ModelNames[i], clock.Elapsed.TotalSeconds);
             }
             double[] scale = fishers.Select(_ => 1.0).ToArray();
             if (Options.NormalizeFisherWeight)
@@ -41,10 +50,9 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
             }
             return plan.MergeEachTensor(name =>
             {
+                if (excluded(name)) return plan.ReadCompute(plan.Pretrained!, name);
                 var thetas = plan.Models.Select(m => plan.ReadCompute(m, name)).ToList();
-                return excluded.Any(r => r.IsMatch(name))
-                    ? stack(thetas).mean(new long[] { 0 })
-                    : FisherKernel.Merge(thetas, fishers.Select(f => f[name]).ToList(), scale, Options.MinimalFisherWeight);
+                return FisherKernel.Merge(thetas, fishers.Select(f => f[name]).ToList(), scale, Options.MinimalFisherWeight);
             }, context.CancellationToken);
         }
         finally
@@ -54,27 +62,30 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
         }
     }
 
-    private Dictionary<string, Tensor> Fisher(IDataModelPool data, string task, IWeightSource model, CancellationToken ct)
+    /// <summary>One model's diagonal Fisher information over its merged (not excluded) float parameters.</summary>
+    internal Dictionary<string, Tensor> Fisher(IDataModelPool data, string task, IWeightSource model, Func<string, bool> excluded, CancellationToken ct)
     {
         var weights = DataDrivenMerging.Leaves(model, out var leaves);
         try
         {
-            var sums = weights.Where(kv => is_floating_point(kv.Value.dtype)).ToDictionary(kv => kv.Key, kv => zeros_like(kv.Value).requires_grad_(false));
-            using var inputs = DataDrivenMerging.SampleTrainInputs(data, task, Options.NumFisherExamples, Options.Seed);
-            long n = inputs.shape[0];
-            for (long off = 0; off < n; off += Options.BatchSize)
+            var names = weights.Where(kv => is_floating_point(kv.Value.dtype)).Select(kv => kv.Key).ToList();
+            var sums = names.ToDictionary(n => n, n => zeros_like(weights[n]).requires_grad_(false));
+            long used = 0;
+            foreach (var batch in DataDrivenMerging.TrainBatches(data, task, Options.NumFisherExamples, Options.BatchSize))
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
-                var logits = data.Logits(task, data.Architecture.Forward(weights, inputs.narrow(0, off, Math.Min(Options.BatchSize, n - off))));
-                var logp = logits.log_softmax(-1);
-                var objective = (logp.exp().sqrt() * logp).sum();
+                var logp = data.Logits(task, data.Architecture.Forward(weights, batch)).log_softmax(-1);
+                // FusionBench: sqrt(softmax(logits).detach()) * log_softmax(logits); only log p carries gradient.
+                var objective = (logp.detach().exp().sqrt() * logp).sum();
                 var grads = autograd.grad(new[] { objective }, leaves, allow_unused: true);
-                var names = sums.Keys.ToList();
                 for (int k = 0; k < leaves.Count; k++)
                     if (grads[k] is Tensor gk && !gk.IsInvalid) sums[names[k]].add_(gk.detach().pow(2));
+                used += batch.shape[0];
             }
-            foreach (var s in sums.Values) s.div_(n);
+            if (used == 0) throw new FusionException($"Method 'fisher_merging': task '{task}' has no training inputs.");
+            foreach (var s in sums.Values) s.div_(used);
+            foreach (var n in names.Where(excluded)) sums.Remove(n, out var t);
             return sums;
         }
         finally

@@ -7,7 +7,7 @@ namespace FusionBench.Core.Algorithms.Merging.FisherMerging;
 /// <summary>Options of <c>fisher_merging</c> (FusionBench's CLIP defaults).</summary>
 public sealed class FisherMergingOptions
 {
-    /// <summary>Training inputs per model for its Fisher information. Default 256.</summary>
+    /// <summary>Training inputs per model for its Fisher information, taken in dataset order in whole batches (FusionBench's loop). Default 256.</summary>
     [Description("Training inputs per model used to estimate its diagonal Fisher information.")]
     [Range(1, 10_000_000)]
     [ConfigurationKeyName("num_fisher_examples")]
@@ -29,13 +29,11 @@ public sealed class FisherMergingOptions
     [ConfigurationKeyName("normalize_fisher_weight")]
     public bool NormalizeFisherWeight { get; set; } = true;
 
-    /// <summary>Regular expressions of tensor names averaged instead (none by default).</summary>
-    [Description("Regular expressions of tensor names that are simply averaged instead.")]
+    /// <summary>
+    /// Regular expressions of tensor names left out of the merge (none by default): matched as Python's <c>re.match</c>
+    /// does (anchored at the start of the name), they keep the pretrained model's values and are not part of the Fisher norm.
+    /// </summary>
+    [Description("Regular expressions (anchored at the start, as re.match) of parameters that keep the pretrained values.")]
     [ConfigurationKeyName("exclude_param_names_regex")]
     public IReadOnlyList<string> ExcludeParamNamesRegex { get; set; } = Array.Empty<string>();
-
-    /// <summary>Seed of the choice of training inputs. Default 0.</summary>
-    [Description("Seed of the choice of training inputs.")]
-    [ConfigurationKeyName("seed")]
-    public long Seed { get; set; }
 }

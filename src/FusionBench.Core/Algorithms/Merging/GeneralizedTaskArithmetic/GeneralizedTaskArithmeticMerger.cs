@@ -5,8 +5,29 @@ using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 
-/// <summary>DARE's random drop of task-vector entries.</summary>
-internal sealed record DareStep(double SparsityRatio, bool Rescale, long Seed);
+/// <summary>DARE's random drop of task-vector entries (only of linear-layer weights when <paramref name="OnlyOnLinearWeights"/>).</summary>
+internal sealed record DareStep(double SparsityRatio, bool Rescale, long Seed, bool OnlyOnLinearWeights = false)
+{
+    /// <summary>
+    /// Drops entries of model <paramref name="modelIndex"/>'s task vector of tensor <paramref name="name"/> in place, from a
+    /// generator seeded per model and tensor, unless the tensor is exempt (<see cref="OnlyOnLinearWeights"/>).
+    /// </summary>
+    public void Apply(Tensor taskVector, int modelIndex, string name, TensorInfo info)
+    {
+        if (OnlyOnLinearWeights && !IsLinearWeight(name, info)) return;
+        using var g = new Generator((ulong)GeneralizedTaskArithmeticMerger.DareSeed(Seed, modelIndex, name));
+        TaskVectorKernels.RandomDrop(taskVector, SparsityRatio, Rescale, g);
+    }
+
+    /// <summary>
+    /// FusionBench drops only the <c>weight</c> of <c>nn.Linear</c> modules. A checkpoint has no module types, so the rule
+    /// on names and shapes is: a 2-D tensor named <c>*.weight</c> that is not an embedding (no <c>embed</c> in its name);
+    /// biases, norms, embeddings and convolutions are kept whole.
+    /// </summary>
+    internal static bool IsLinearWeight(string name, TensorInfo info) =>
+        info.Shape.Length == 2 && name.EndsWith(".weight", StringComparison.Ordinal)
+        && !name.Contains("embed", StringComparison.OrdinalIgnoreCase);
+}
 
 /// <summary>TIES's trim, sign election and disjoint merge.</summary>
 internal sealed record TiesStep(double Threshold, MergeFunction MergeFunction);
@@ -118,11 +139,7 @@ internal static class GeneralizedTaskArithmeticMerger
         {
             var row = tv[i];
             row.copy_(plan.ReadCompute(plan.Models[i], name).flatten()).sub_(pre);
-            if (dare is not null)
-            {
-                using var g = new Generator((ulong)DareSeed(dare.Seed, i, name));
-                TaskVectorKernels.RandomDrop(row, dare.SparsityRatio, dare.Rescale, g);
-            }
+            dare?.Apply(row, i, name, plan.Infos[name]);
         }
         return tv;
     }
@@ -160,11 +177,7 @@ internal static class GeneralizedTaskArithmeticMerger
                 var p = plan.ReadCompute(pre, name).flatten();
                 var slot = magnitudes.narrow(0, offset, p.shape[0]);
                 var tv = plan.ReadCompute(plan.Models[i], name).flatten().sub(p);
-                if (dare is not null)
-                {
-                    using var g = new Generator((ulong)DareSeed(dare.Seed, i, name));
-                    TaskVectorKernels.RandomDrop(tv, dare.SparsityRatio, dare.Rescale, g);
-                }
+                dare?.Apply(tv, i, name, plan.Infos[name]);
                 slot.copy_(tv).abs_();
                 offset += p.shape[0];
             }
