@@ -198,7 +198,11 @@ internal static class BenchmarkCommand
     {
         var p = new Dictionary<string, string>();
         if (method == "weighted_average") p["weights"] = "[" + string.Join(",", Enumerable.Repeat("1", models)) + "]";
-        if (method == "depth_upscaling") p["layer_indices"] = $"[range(0,{layers}),range({layers / 2},{layers})]";
+        if (method == "depth_upscaling")
+        {
+            p["layer_indices"] = $"[range(0,{layers}),range({layers / 2},{layers})]";
+            p["model"] = "_pretrained_"; // the suite upscales its pretrained model, not one of the eight fine-tuned ones
+        }
         if (Trained.Contains(method)) p["max_steps"] = steps.ToString(CultureInfo.InvariantCulture);
         return p;
     }

@@ -214,9 +214,7 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
         long experts = gate.shape[0];
         long k = w.TryGetValue(p + "num_experts_per_tok", out var kt) ? kt.ToInt64() : 2;
         k = Math.Clamp(k, 1, experts);
-        var logits = F.linear(x, gate);                                          // [N, T, E]
-        var (top, idx) = logits.topk((int)k, dim: -1);
-        var routing = zeros_like(logits).scatter(-1, idx, F.softmax(top, -1));   // zero outside the top k
+        var routing = TopKRouting(F.linear(x, gate), k);                         // [N, T, E]
         Tensor? y = null;
         for (long e = 0; e < experts; e++)
         {
@@ -224,6 +222,16 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
             y = y is null ? out_e : y + out_e;
         }
         return y!;
+    }
+
+    /// <summary>
+    /// Mixtral's routing of router logits [..., E]: the softmax over the experts, its top <paramref name="k"/> kept and
+    /// renormalised to sum to 1 (the softmax of the k largest logits), zero for the other experts.
+    /// </summary>
+    internal static Tensor TopKRouting(Tensor logits, long k)
+    {
+        var (top, idx) = logits.topk((int)k, dim: -1);
+        return zeros_like(logits).scatter(-1, idx, F.softmax(top, -1));
     }
 
     [ThreadStatic]

@@ -42,11 +42,12 @@ public class SuiteCommandTests(ImageSuiteFixture zoo)
     [Fact]
     public void Cli_Run_FusesTheSuitesPoolAndEvaluates_MergesAndEnsembles()
     {
-        foreach (var (method, set) in new[] { ("simple_ensemble", "none=0"), ("task_arithmetic", "scaling_factor=0.3"), ("depth_upscaling", "layer_indices=[0,0]"), ("moe_merging", "experts_per_token=2"), ("weight_ensembling_moe", "max_steps=2"), ("layer_wise_adamerging", "max_steps=2") })
+        foreach (var (method, set) in new[] { ("simple_ensemble", "none=0"), ("task_arithmetic", "scaling_factor=0.3"), ("depth_upscaling", "layer_indices=[0,0];model=mnist"), ("moe_merging", "experts_per_token=2"), ("weight_ensembling_moe", "max_steps=2"), ("layer_wise_adamerging", "max_steps=2") })
         {
             string report = zoo.NewTempPath($"run-{method}.json");
             var args = new List<string> { "run", "--zoo-dir", zoo.ZooDirectory, "--method", method, "--report", report };
-            if (method != "simple_ensemble") args.AddRange(new[] { "--set", set });
+            if (method != "simple_ensemble")
+                foreach (var pair in set.Split(';')) args.AddRange(new[] { "--set", pair });
             var (code, stdout, stderr) = Run(args.ToArray());
             Assert.True(code == 0, stderr);
             Assert.Contains($"{method}: fused in", stdout);

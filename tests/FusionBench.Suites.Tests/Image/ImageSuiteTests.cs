@@ -183,7 +183,7 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
         {
             ["weighted_average"] = new() { ["weights"] = "[1,1,1,1,1,1,1,1]" },
             ["slerp"] = new() { ["model"] = "mnist" },
-            ["depth_upscaling"] = new() { ["layer_indices"] = "[0,0]" },
+            ["depth_upscaling"] = new() { ["layer_indices"] = "[0,0]", ["model"] = "mnist" },
             ["task_wise_adamerging"] = new() { ["max_steps"] = "2" },
             ["layer_wise_adamerging"] = new() { ["max_steps"] = "2" },
             ["weight_ensembling_moe"] = new() { ["max_steps"] = "2" },

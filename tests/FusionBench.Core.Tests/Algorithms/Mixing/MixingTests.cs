@@ -95,8 +95,10 @@ public class MixingTests
         Assert.True(y.isfinite().all().ToBoolean());
     }
 
-    [Fact]
-    public void ModelRecombination_GivesEveryUnitFromOneModel_AsAPermutation_Reproducibly()
+    [Theory]
+    [InlineData(RecombinationUnit.Layer)]
+    [InlineData(RecombinationUnit.Tensor)]
+    public void ModelRecombination_GivesEveryUnitFromOneModel_AsAPermutation_Reproducibly(RecombinationUnit unit)
     {
         using var a = Weights(6);
         using var b = Weights(7);
@@ -106,18 +108,20 @@ public class MixingTests
         var usage = new Dictionary<string, HashSet<string>>();
         for (int j = 0; j < 3; j++)
         {
-            using var r1 = new ModelRecombinationAlgorithm(new() { Seed = 11, ModelIndex = j }).Fuse(pool);
-            using var r2 = new ModelRecombinationAlgorithm(new() { Seed = 11, ModelIndex = j }).Fuse(pool);
+            using var r1 = new ModelRecombinationAlgorithm(new() { Seed = 11, ModelIndex = j, Unit = unit }).Fuse(pool);
+            using var r2 = new ModelRecombinationAlgorithm(new() { Seed = 11, ModelIndex = j, Unit = unit }).Fuse(pool);
             TestData.AssertIdentical(r1.Weights, r2.Weights);
             var sources = (Dictionary<string, string>)r1.Details["sources"]!;
-            Assert.Equal(4 + 8, sources.Count); // 4 layers + the 8 tensors outside them (embeddings, position_ids, two LayerNorms)
+            // Layer: 4 layers + the 8 tensors outside them (embeddings, position_ids, two LayerNorms); tensor: every tensor.
+            Assert.Equal(unit == RecombinationUnit.Layer ? 4 + 8 : a.TensorNames.Count, sources.Count);
             foreach (var name in a.TensorNames)
             {
-                int source = int.Parse(sources[name.Contains(".layers.", StringComparison.Ordinal) ? $"layer {name.Split(".layers.")[1].Split('.')[0]}" : name][1..]);
+                string key = unit == RecombinationUnit.Layer && name.Contains(".layers.", StringComparison.Ordinal) ? $"layer {name.Split(".layers.")[1].Split('.')[0]}" : name;
+                int source = int.Parse(sources[key][1..]);
                 Assert.True(r1.Weights[name].eq(models[source][name]).all().ToBoolean(), name);
             }
-            foreach (var (unit, model) in sources)
-                (usage.TryGetValue(unit, out var set) ? set : usage[unit] = new HashSet<string>()).Add(model);
+            foreach (var (u, model) in sources)
+                (usage.TryGetValue(u, out var set) ? set : usage[u] = new HashSet<string>()).Add(model);
         }
         Assert.All(usage.Values, set => Assert.Equal(3, set.Count)); // across the three recombined models, each unit comes from every model once
     }

@@ -12,7 +12,8 @@ public sealed class WeightedEnsembleAlgorithm(WeightedEnsembleOptions options, I
     protected override IFusedModel FuseCore(IModelPool modelPool, FusionContext context)
     {
         int n = modelPool.ModelNames.Count;
-        double[] w = Options.Weights?.ToArray() ?? Enumerable.Repeat(1.0, n).ToArray();
+        // No weights: FusionBench uses 1/N each, so the ensemble averages whether or not normalize is set.
+        double[] w = Options.Weights?.ToArray() ?? Enumerable.Repeat(1.0 / n, n).ToArray();
         if (w.Length != n)
             throw new FusionParameterException(Info.Name, "weights", $"Parameter 'weights' of 'weighted_ensemble' has {w.Length} entries but the pool has {n} models.");
         if (Options.Normalize)

@@ -50,7 +50,7 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
         return output;
     }
 
-    private void Train(IDataModelPool data, MergePlan plan, TaskVectorMerger merger, Tensor lambda, FusionContext context)
+    internal void Train(IDataModelPool data, MergePlan plan, TaskVectorMerger merger, Tensor lambda, FusionContext context)
     {
         using var g = new Generator((ulong)Options.Seed);
         var parameter = new Parameter(lambda.clone(), requires_grad: true);

@@ -53,7 +53,7 @@ public sealed class RegMeanAlgorithm(RegMeanOptions options, ILogger<RegMeanAlgo
         }
     }
 
-    private Dictionary<string, Tensor> Grams(IDataModelPool data, ILinearInputModel architecture, string task, IWeightSource model, CancellationToken ct)
+    internal Dictionary<string, Tensor> Grams(IDataModelPool data, ILinearInputModel architecture, string task, IWeightSource model, CancellationToken ct)
     {
         using var weights = StateDict.CopyFrom(model);
         var sums = new Dictionary<string, Tensor>(StringComparer.Ordinal);

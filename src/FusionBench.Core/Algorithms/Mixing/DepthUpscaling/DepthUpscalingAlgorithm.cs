@@ -6,9 +6,11 @@ namespace FusionBench.Core.Algorithms.Mixing.DepthUpscaling;
 
 /// <summary>
 /// <c>depth_upscaling</c> (SOLAR, Kim et al.): a deeper model whose layer j is a copy of source layer
-/// <c>layer_indices[j]</c>; every tensor outside the layers is copied. Normally followed by continued training.
+/// <c>layer_indices[j]</c>; every tensor outside the layers is copied. Normally followed by continued training. As in
+/// FusionBench it upscales the pool's single model (<c>model</c> picks one of several; a pool with only a pretrained
+/// model upscales that).
 /// </summary>
-public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions options) : FusionAlgorithm<DepthUpscalingOptions>(options)
+public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions options, ILogger<DepthUpscalingAlgorithm>? logger = null) : FusionAlgorithm<DepthUpscalingOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("depth_upscaling", "Depth Upscaling", FusionCategory.Mixing,
@@ -40,13 +42,18 @@ public sealed partial class DepthUpscalingAlgorithm(DepthUpscalingOptions option
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var spec = Options.LayerIndices ?? throw new FusionParameterException(Info.Name, "layer_indices", "Parameter 'layer_indices' of 'depth_upscaling' is required, e.g. [range(0,4),range(2,6)].");
-        var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name);
+        var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name, preferPretrained: false);
         var (prefix, count) = LayerNames.Layers(source.TensorNames, Info.Name);
         var indices = Expand(spec, Info.Name);
         if (indices.Count == 0) throw new FusionParameterException(Info.Name, "layer_indices", "Parameter 'layer_indices' of 'depth_upscaling' selects no layer.");
-        foreach (var i in indices)
+        // Python indexing, as FusionBench's nn.ModuleList: -1 is the last layer.
+        for (int k = 0; k < indices.Count; k++)
+        {
+            int i = indices[k] < 0 ? count + indices[k] : indices[k];
             if (i < 0 || i >= count)
-                throw new FusionParameterException(Info.Name, "layer_indices", $"Layer {i} does not exist; the model has layers 0–{count - 1}.");
+                throw new FusionParameterException(Info.Name, "layer_indices", $"Layer {indices[k]} does not exist; the model has layers 0–{count - 1} (or -{count}–-1 from the end).");
+            indices[k] = i;
+        }
         var output = new StateDict("depth_upscaled");
         var layerTensors = source.TensorNames.Select(n => (Name: n, Parsed: LayerNames.Parse(n))).ToList();
         bool layersWritten = false;

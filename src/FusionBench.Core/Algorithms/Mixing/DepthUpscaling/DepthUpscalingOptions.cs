@@ -14,8 +14,8 @@ public sealed class DepthUpscalingOptions
     [ConfigurationKeyName("layer_indices")]
     public IReadOnlyList<string>? LayerIndices { get; set; }
 
-    /// <summary>Which model to deepen: a fine-tuned model's name; null takes the pretrained model (or the only model).</summary>
-    [Description("Which model to deepen: a fine-tuned model's name; by default the pretrained model, or the only model.")]
+    /// <summary>Which model to deepen: a fine-tuned model's name or <c>_pretrained_</c>; null takes the pool's single fine-tuned model (FusionBench), or the pretrained model of a pool without fine-tuned ones.</summary>
+    [Description("Which model to deepen; by default the pool's single model (the pretrained model if it has no fine-tuned one).")]
     [ConfigurationKeyName("model")]
     public string? Model { get; set; }
 }

@@ -76,30 +76,10 @@ internal sealed class WeightEnsemblingMoeModel : IFusedModel
 
     public int Layers { get; }
 
-    /// <summary>Routing weights of layer <paramref name="l"/> for hidden states [B, T, D]: [B, N] (token-averaged).</summary>
-    private Tensor Route(int l, Tensor h)
-    {
-        string r = $"layers.{l}.router.";
-        if (Routers.TryGetValue(r + "constant", out var c)) return c.unsqueeze(0).expand(h.shape[0], -1);
-        Tensor logits = Routers.ContainsKey(r + "fc.weight")
-            ? F.linear(h, Routers[r + "fc.weight"], Routers[r + "fc.bias"])
-            : F.linear(F.relu(F.linear(h, Routers[r + "fc1.weight"], Routers[r + "fc1.bias"])), Routers[r + "fc2.weight"], Routers[r + "fc2.bias"]);
-        return logits.mean(new long[] { 1 });
-    }
+    private Tensor Route(int l, Tensor h) => WeightEnsemblingMoeKernel.Route(Routers, $"layers.{l}.router.", h);
 
-    private IReadOnlyDictionary<string, Tensor> MlpWeights(int l, Tensor routing)
-    {
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, w0) in _pretrainedMlp[l])
-        {
-            var tv = _taskVectors[l][name];
-            var shape = new long[tv.dim()];
-            shape[0] = tv.shape[0];
-            for (int d = 1; d < shape.Length; d++) shape[d] = 1;
-            result[name] = w0 + (tv * routing.view(shape)).sum(dim: 0);
-        }
-        return result;
-    }
+    private IReadOnlyDictionary<string, Tensor> MlpWeights(int l, Tensor routing) =>
+        WeightEnsemblingMoeKernel.MergeMlp(_pretrainedMlp[l], _taskVectors[l], routing);
 
     public Tensor Forward(Tensor input)
     {
@@ -122,5 +102,37 @@ internal sealed class WeightEnsemblingMoeModel : IFusedModel
         Routers.Dispose();
         foreach (var d in _pretrainedMlp.Concat(_taskVectors))
             foreach (var t in d.Values) t.Dispose();
+    }
+}
+
+/// <summary>WEMoE's router and its weight ensembling, as FusionBench's <c>WeightEnsemblingMoE</c> computes them.</summary>
+internal static class WeightEnsemblingMoeKernel
+{
+    /// <summary>
+    /// The routing weights for hidden states [B, T, D]: the router's raw outputs (no softmax) averaged over the tokens,
+    /// [B, N]; a depth-0 router (<c>constant</c>) returns its vector for every sample.
+    /// </summary>
+    public static Tensor Route(IReadOnlyDictionary<string, Tensor> routers, string prefix, Tensor h)
+    {
+        if (routers.TryGetValue(prefix + "constant", out var c)) return c.unsqueeze(0).expand(h.shape[0], -1);
+        Tensor logits = routers.ContainsKey(prefix + "fc.weight")
+            ? F.linear(h, routers[prefix + "fc.weight"], routers[prefix + "fc.bias"])
+            : F.linear(F.relu(F.linear(h, routers[prefix + "fc1.weight"], routers[prefix + "fc1.bias"])), routers[prefix + "fc2.weight"], routers[prefix + "fc2.bias"]);
+        return logits.mean(new long[] { 1 });
+    }
+
+    /// <summary>W₀ + Σᵢ rᵢ τᵢ for every MLP tensor; <paramref name="routing"/> is [N], task vectors are [N, ...].</summary>
+    public static IReadOnlyDictionary<string, Tensor> MergeMlp(IReadOnlyDictionary<string, Tensor> w0, IReadOnlyDictionary<string, Tensor> taskVectors, Tensor routing)
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, w) in w0)
+        {
+            var tv = taskVectors[name];
+            var shape = new long[tv.dim()];
+            shape[0] = tv.shape[0];
+            for (int d = 1; d < shape.Length; d++) shape[d] = 1;
+            result[name] = w + (tv * routing.view(shape)).sum(dim: 0);
+        }
+        return result;
     }
 }
