@@ -11,13 +11,13 @@ public sealed class ImageSuiteFixture : IDisposable
     public static ImageZooOptions TinyOptions { get; } = new()
     {
         Suite = "image-test",
-        Config = new ClipVisionConfig(HiddenSize: 16, IntermediateSize: 32, NumHiddenLayers: 1, NumAttentionHeads: 2),
-        PretrainPerSource = 128,
-        PretrainEpochs = 1,
-        HeadSteps = 5,
-        TrainPerTask = 64,
-        TestPerTask = 50,
-        FineTuneEpochs = 1,
+        Config = new ClipVisionConfig(HiddenSize: 32, IntermediateSize: 64, NumHiddenLayers: 1, NumAttentionHeads: 2),
+        PretrainPerSource = 1000,
+        PretrainEpochs = 4,
+        HeadSteps = 30,
+        TrainPerTask = 800,
+        TestPerTask = 200,
+        FineTuneEpochs = 5,
         BatchSize = 32,
         LoraRank = 2,
     };

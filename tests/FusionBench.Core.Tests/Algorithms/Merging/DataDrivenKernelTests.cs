@@ -65,6 +65,39 @@ public class DataDrivenKernelTests
         Assert.True(merged.allclose(w, rtol: 1e-5, atol: 1e-6));
     }
 
+    [Fact]
+    public void RegMeanKernel_WithoutWeightTranspose_SolvesInByOutWeights()
+    {
+        // The same layers stored in × out (GPT-2's Conv1D) give the transposed solution of the out × in ones.
+        var g = new[] { tensor(new double[,] { { 2, 0.5 }, { 0.5, 1 } }), tensor(new double[,] { { 1, -0.2 }, { -0.2, 3 } }) };
+        var w = new[] { tensor(new double[,] { { 1, 2 }, { 3, 4 }, { 5, 6 } }), tensor(new double[,] { { -1, 0 }, { 2, 1 }, { 0, 3 } }) };
+        using var outIn = RegMeanKernel.Merge(w, g, 0.9, transpose: true);
+        using var inOut = RegMeanKernel.Merge(w.Select(x => x.t()).ToList(), g, 0.9, transpose: false);
+        Assert.Equal(new long[] { 2, 3 }, inOut.shape);
+        Assert.True(inOut.allclose(outIn.t(), 1e-12, 1e-12));
+    }
+
+    [Fact]
+    public void ShuffledBatches_CoverEveryInputOncePerEpoch_AsAShuffledLoader()
+    {
+        // FusionBench iterates a shuffled DataLoader: within an epoch no input repeats (sampling with replacement would).
+        using var g = new TorchSharp.torch.Generator(3);
+        var batches = new FusionBench.Core.Algorithms.ShuffledBatches(10, 4, g);
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            var sizes = new List<long>();
+            var seen = new List<long>();
+            for (int b = 0; b < 3; b++)
+            {
+                using var idx = batches.Next();
+                sizes.Add(idx.shape[0]);
+                seen.AddRange(idx.data<long>().ToArray());
+            }
+            Assert.Equal(new long[] { 4, 4, 2 }, sizes);                  // the last batch of an epoch is shorter
+            Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), seen.Order());
+        }
+    }
+
     private sealed class Tolerance(double tolerance) : IEqualityComparer<double>
     {
         public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance;

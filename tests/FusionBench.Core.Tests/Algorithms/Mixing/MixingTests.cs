@@ -33,6 +33,22 @@ public class MixingTests
     private static string Layer(int i) => ClipVisionModel.LayerPrefix(i);
 
     [Fact]
+    public void DepthUpscaling_UpscalesThePoolsSingleModel_AsFusionBench_OrTheNamedOne()
+    {
+        using var pre = Weights(1);
+        using var ft = Weights(2);
+        using var pool = Pool(pre, ft);
+        string name = Layer(0) + "mlp.fc1.weight";
+        using var single = new DepthUpscalingAlgorithm(new() { LayerIndices = new[] { "0", "-1" } }).Fuse(pool);
+        Assert.True(single.Weights[name].equal(ft[name]).all().ToBoolean(), "the pool's one fine-tuned model is upscaled, not the pretrained one");
+        Assert.True(single.Weights[Layer(1) + "mlp.fc1.weight"].equal(ft[Layer(3) + "mlp.fc1.weight"]).all().ToBoolean(), "-1 is the last layer");
+        using var pretrained = new DepthUpscalingAlgorithm(new() { LayerIndices = new[] { "0" }, Model = "_pretrained_" }).Fuse(pool);
+        Assert.True(pretrained.Weights[name].equal(pre[name]).all().ToBoolean());
+        using var two = Pool(pre, ft, pre);
+        Assert.Contains("model=NAME", Assert.Throws<FusionParameterException>(() => new DepthUpscalingAlgorithm(new() { LayerIndices = new[] { "0" } }).Fuse(two)).Message);
+    }
+
+    [Fact]
     public void DepthUpscaling_CopiesExactlyTheListedLayers_AndTheDeeperModelRuns()
     {
         using var source = Weights(1);
