@@ -27,6 +27,12 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Create(context));
         root.Subcommands.Add(BenchmarkCommand.Create(context));
         var parse = root.Parse(args);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            // Usage errors: one line each and exit code 2, like the other usage errors.
+            foreach (var error in parse.Errors) stderr.WriteLine($"fusionbench: error: {error.Message}");
+            return 2;
+        }
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
     }
 
@@ -57,5 +63,8 @@ public static class CliApp
 
 /// <summary>An error in what the user asked for; printed without a stack trace.</summary>
 internal sealed class CliException(string message) : Exception(message);
+
+/// <summary>A command line that asks for something that does not exist (an unknown suite); exit code 2.</summary>
+internal sealed class CliUsageException(string message) : Exception(message);
 
 internal sealed record CliContext(TextWriter Out, TextWriter Error, CancellationToken CancellationToken, Func<ParseResult, ServiceProvider> Services);

@@ -11,6 +11,15 @@ internal static class SuiteLocations
         DefaultValueFactory = _ => "image-tiny",
     };
 
+    /// <summary>The suites the tool knows.</summary>
+    public static IReadOnlyList<string> KnownSuites { get; } = new[] { "image-tiny", "image-small" };
+
+    /// <summary>The suite's name if the tool knows it; otherwise a usage error (exit code 2) naming the known suites.</summary>
+    public static string CheckSuite(string? suite) =>
+        suite is not null && KnownSuites.Contains(suite, StringComparer.Ordinal)
+            ? suite
+            : throw new CliUsageException($"unknown suite '{suite}'; known suites: {string.Join(", ", KnownSuites)}.");
+
     public static Option<string?> DataOption() => new("--data")
     {
         Description = "Folder with the suite's data files (default: the data embedded next to the tool).",
@@ -27,6 +36,7 @@ internal static class SuiteLocations
     /// </summary>
     public static void EnsureZoo(string dataDir, string zooDir, string suite, TextWriter progress, CancellationToken ct)
     {
+        CheckSuite(suite);
         if (FusionBench.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Image.ImageModelZoo.ManifestFile)) is null)
             FusionBench.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Suites.Image.ImageZooOptions.ForSuite(suite), false,
                 new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), ct);
@@ -44,6 +54,7 @@ internal static class SuiteLocations
 
     public static string ZooDirectory(string? given, string suite)
     {
+        CheckSuite(suite);
         if (given is not null) return given;
         string home = Environment.GetEnvironmentVariable("FUSIONBENCH_HOME")
             ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fusionbench");

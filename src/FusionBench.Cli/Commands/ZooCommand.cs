@@ -18,7 +18,7 @@ internal static class ZooCommand
         };
         build.SetAction(parse => CommandRunner.Run(context, () =>
         {
-            string suiteName = parse.GetValue(suite)!;
+            string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite));
             var options = ImageZooOptions.ForSuite(suiteName);
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
             var progress = new SynchronousProgress<FusionProgress>(p => context.Error.WriteLine(p.ToString()));

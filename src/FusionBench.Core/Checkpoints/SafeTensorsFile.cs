@@ -90,6 +90,21 @@ public sealed class SafeTensorsFile : IWeightSource
 
         using (doc)
         {
+            try
+            {
+                return ParseTable(path, doc, dataStart, dataLength);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument checks the structure up front but transcodes names and strings lazily: invalid UTF-8 shows here.
+                throw new CheckpointFormatException(path, null, $"header is not valid UTF-8 JSON ({e.Message}).", e);
+            }
+        }
+    }
+
+    private static (Dictionary<string, Entry>, List<string>, long, IReadOnlyDictionary<string, string>) ParseTable(string path, JsonDocument doc, long dataStart, long dataLength)
+    {
+        {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new CheckpointFormatException(path, null, "header is not a JSON object.");
             var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
@@ -144,7 +159,8 @@ public sealed class SafeTensorsFile : IWeightSource
         }
         if (!e.TryGetProperty("data_offsets", out var offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
             throw new CheckpointFormatException(path, name, "header entry has no 'data_offsets' pair.");
-        if (!offEl[0].TryGetInt64(out long begin) || !offEl[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        if (offEl[0].ValueKind != JsonValueKind.Number || offEl[1].ValueKind != JsonValueKind.Number
+            || !offEl[0].TryGetInt64(out long begin) || !offEl[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new CheckpointFormatException(path, name, $"data_offsets {offEl.GetRawText()} are not a valid [begin, end] pair.");
         if (end > dataLength)
             throw new CheckpointFormatException(path, name,

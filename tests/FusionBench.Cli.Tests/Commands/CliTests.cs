@@ -115,6 +115,24 @@ public class CliTests
         Assert.False(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("zoo", "build", "--suite", "nope")]
+    [InlineData("evaluate", "--suite", "nope", "--model", "pretrained")]
+    [InlineData("benchmark", "--suite", "text-large")]
+    [InlineData("run", "--method", "task_arithmetic", "--suite", "nope")]
+    public void UnknownSuite_IsOneLineNamingTheKnownSuites_ExitCode2(params string[] args)
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, stdout, stderr) = Run(args.Concat(new[] { "--zoo-dir", dir.File("zoo") }).ToArray());
+        Assert.Equal(2, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains("unknown suite", lines[0]);
+        Assert.Contains("image-tiny, image-small", lines[0]);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.False(Directory.Exists(dir.File("zoo")), "nothing is built for an unknown suite");
+    }
+
     [Fact]
     public void Merge_MissingRequiredOption_IsAUsageError()
     {

@@ -55,7 +55,7 @@ public class ImageSuiteTests(ImageSuiteFixture zoo)
             Assert.InRange(t.FullAccuracy, 0, 1);
             Assert.NotNull(t.LoraAccuracy);
         }
-        Assert.Equal(16, zoo.Manifest.Config["hidden_size"] is System.Text.Json.JsonElement e ? e.GetInt32() : Convert.ToInt32(zoo.Manifest.Config["hidden_size"]));
+        Assert.Equal(ImageSuiteFixture.TinyOptions.Config.HiddenSize, zoo.Manifest.Config["hidden_size"] is System.Text.Json.JsonElement e ? e.GetInt32() : Convert.ToInt32(zoo.Manifest.Config["hidden_size"]));
         // Typed progress: the pretraining summary, and every fine-tuning loop's last step with its loss and a known total.
         Assert.Contains(zoo.ProgressReports, p => p.Operation == "pretraining" && p.Message!.StartsWith("done, rotation accuracy", StringComparison.Ordinal));
         var last = Assert.Single(zoo.ProgressReports, p => p.Operation == "fine-tuning mnist (full)" && p.Total > 0 && p.Completed == p.Total);
