@@ -25,14 +25,20 @@ internal sealed class ConfigureFromFusionBenchConfiguration<TOptions>(string nam
         if (optionsName != name || configuration is null) return;
         var section = configuration.Section.GetSection(name);
         if (!section.Exists()) return;
+        // An unknown key is an error, never ignored. (The binder's ErrorOnUnknownConfiguration does not honour
+        // ConfigurationKeyName, so the check uses the method's own parameter names.)
+        var known = OptionsBinder.Describe(options).Select(p => p.Name).ToHashSet(StringComparer.OrdinalIgnoreCase); // configuration keys ignore case
+        foreach (var child in section.GetChildren())
+            if (!known.Contains(child.Key))
+                throw new FusionParameterException(name, child.Key,
+                    $"Configuration of method '{name}' ({section.Path}) has the unknown key '{child.Key}'.{Environment.NewLine}{OptionsBinder.ListParameters(name, options)}");
         try
         {
-            section.Bind(options, b => b.ErrorOnUnknownConfiguration = true);
+            section.Bind(options);
         }
         catch (InvalidOperationException e)
         {
-            throw new FusionParameterException(name, "", $"Configuration of method '{name}' ({section.Path}): {e.Message}{Environment.NewLine}" +
-                OptionsBinder.ListParameters(name, Activator.CreateInstance(typeof(TOptions))!), e);
+            throw new FusionParameterException(name, null, $"Configuration of method '{name}' ({section.Path}): {e.Message}", e);
         }
     }
 }
