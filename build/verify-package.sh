@@ -18,3 +18,43 @@ grep -q '"FusionBench.Core/'"$version"'"' artifacts/obj-package/project.assets.j
 out="$(mktemp -d)"
 (cd "$out" && dotnet "$OLDPWD/samples/QuickStart/bin/Release-package/QuickStart.dll")
 test -s "$out/merged-quickstart.safetensors" && echo "-- package verified: QuickStart built from the package merged and wrote $(stat -c %s "$out/merged-quickstart.safetensors") bytes"
+
+echo "-- the package holds only what an app needs to fuse: no benchmark suite inside"
+if unzip -l "$pkg" | grep -qi "Suites"; then echo "package contains suite files"; exit 1; fi
+for tfm in net8.0 net10.0; do
+  if unzip -p "$pkg" "lib/$tfm/FusionBench.Core.dll" | grep -aq "FusionBench.Suites\|ImageModelZoo\|ImageCorruptions"; then
+    echo "lib/$tfm/FusionBench.Core.dll still contains the image suite"; exit 1
+  fi
+done
+
+echo "-- a fresh console app that references only FusionBench.Core (plus libtorch natives) fuses from configuration"
+fresh="$(mktemp -d)/FreshApp"
+dotnet new console -o "$fresh" --framework net10.0 >/dev/null
+rm -f "$fresh/Program.cs"
+cp samples/Configuration/Program.cs samples/Configuration/appsettings.json "$fresh/"
+mkdir -p "$fresh/data" && cp -r samples/data/tiny-mlp "$fresh/data/"
+# Versions outside the repository's central package management: taken from Directory.Packages.props.
+ver() { grep -o "Include=\"$1\" Version=\"[^\"]*\"" Directory.Packages.props | sed 's/.*Version="\([^"]*\)"/\1/'; }
+cat > "$fresh/FreshApp.csproj" <<CSPROJ
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+    <RestoreAdditionalProjectSources>$feed</RestoreAdditionalProjectSources>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="FusionBench.Core" Version="$version" />
+    <PackageReference Include="libtorch-cpu-linux-x64" Version="$(ver libtorch-cpu-linux-x64)" />
+    <PackageReference Include="Microsoft.Extensions.DependencyInjection" Version="$(ver Microsoft.Extensions.DependencyInjection)" />
+    <PackageReference Include="Microsoft.Extensions.Configuration.Json" Version="$(ver Microsoft.Extensions.Configuration.Json)" />
+    <PackageReference Include="Microsoft.Extensions.Logging.Console" Version="$(ver Microsoft.Extensions.Logging.Console)" />
+    <None Include="appsettings.json;data/**" CopyToOutputDirectory="PreserveNewest" />
+  </ItemGroup>
+</Project>
+CSPROJ
+dotnet build "$fresh/FreshApp.csproj" -c Release -p:RestoreNoCache=true -o "$fresh/bin" >/dev/null
+run="$(mktemp -d)"
+(cd "$run" && dotnet "$fresh/bin/FreshApp.dll")
+test -s "$run/merged-ties_merging.safetensors" && echo "-- package verified: a fresh console app fused task_arithmetic and ties_merging from appsettings.json"

@@ -1,7 +1,7 @@
-using FusionBench.Core.DependencyInjection;
-using FusionBench.Core.Options;
 // DependencyInjection: resolve fusion methods by name from a service provider, with configured defaults.
 using FusionBench.Core;
+using FusionBench.Core.DependencyInjection;
+using FusionBench.Core.Options;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
 using Microsoft.Extensions.DependencyInjection;
