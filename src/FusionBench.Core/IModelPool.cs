@@ -4,6 +4,10 @@ namespace FusionBench.Core;
 /// The models a fusion method combines: the pretrained model and the fine-tuned models by task name, each read
 /// lazily tensor by tensor.
 /// </summary>
+/// <remarks>
+/// A pool that opens files owns them and is <see cref="IDisposable"/> (<see cref="ModelPools.ModelPool"/> from
+/// checkpoints, the suites' pools): dispose it when the fusion is done. A pool over caller-owned weights need not be.
+/// </remarks>
 public interface IModelPool
 {
     /// <summary>The pretrained (base) model, or <see langword="null"/> when the pool has none.</summary>

@@ -6,7 +6,10 @@ namespace FusionBench.Core.Internal;
 /// <summary>Raw access to a contiguous CPU tensor's bytes, so checkpoints stream straight into and out of tensor memory.</summary>
 internal static class NativeTensorMemory
 {
-    // TorchSharp exposes no public data pointer; this export of its own native shim is what Tensor.bytes uses inside.
+    // Why a private P/Invoke: TorchSharp's public API has no raw data pointer. Tensor.bytes exposes the same memory but as
+    // a Span<byte>, which cannot exceed 2^31 - 1 bytes, and checkpoints hold larger tensors (a 256k x 8192 bf16 embedding
+    // is 4 GB) that must stream between the file and tensor memory without a managed copy; data<T>() is an element
+    // accessor, far too slow for that. This export of TorchSharp's own native shim is what Tensor.bytes calls inside.
     [DllImport("LibTorchSharp")]
     private static extern IntPtr THSTensor_data(IntPtr handle);
 
