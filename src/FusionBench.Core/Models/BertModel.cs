@@ -9,9 +9,10 @@ namespace FusionBench.Core.Models;
 /// <c>encoder.layer.N.*</c>, <c>pooler.*</c>) with a functional forward: input ids [B, T] (int64, padded with
 /// <see cref="BertConfig.PadTokenId"/>, which is masked out) to the mean of the last hidden states over the real tokens,
 /// as sentence-transformers pools all-MiniLM-L6-v2. Token types are all 0. It runs every layer the weights hold
-/// (depth upscaling changes the count) and reports each linear layer's input (RegMean).
+/// (depth upscaling changes the count), reports each linear layer's input (RegMean) and takes per-layer feed-forward
+/// weights chosen from the layer's input (WEMoE: <see cref="MlpTensorNames"/>).
 /// </summary>
-public sealed class BertModel : ILinearInputModel
+public sealed class BertModel : ILinearInputModel, ILayerMlpModel
 {
     private readonly Dictionary<string, TensorInfo> _parameters;
 
@@ -32,6 +33,28 @@ public sealed class BertModel : ILinearInputModel
 
     /// <summary>The name prefix of encoder layer <paramref name="index"/>.</summary>
     public static string LayerPrefix(int index) => $"encoder.layer.{index}.";
+
+    string ILayerMlpModel.LayerPrefix(int index) => LayerPrefix(index);
+
+    /// <inheritdoc />
+    public int CountLayers(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        int n = 0;
+        while (weights.ContainsKey(LayerPrefix(n) + "attention.self.query.weight")) n++;
+        return n;
+    }
+
+    /// <summary>The feed-forward block of a layer (BERT's "MLP"): the intermediate and output dense layers.</summary>
+    public IReadOnlyList<string> MlpTensorNames { get; } = new[] { "intermediate.dense.weight", "intermediate.dense.bias", "output.dense.weight", "output.dense.bias" };
+
+    /// <inheritdoc />
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?> mlpWeights)
+    {
+        ArgumentNullException.ThrowIfNull(mlpWeights);
+        using var scope = NewDisposeScope();
+        var hidden = LastHiddenState(weights, input, null, mlpWeights);
+        return Pool(hidden, input).MoveToOuterDisposeScope();
+    }
 
     private static readonly string[] Linear = { "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense" };
 
@@ -68,22 +91,29 @@ public sealed class BertModel : ILinearInputModel
     }
 
     /// <inheritdoc />
-    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, null);
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, (Action<string, Tensor>?)null);
 
     /// <inheritdoc />
     public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput)
     {
         using var scope = NewDisposeScope();
-        var mask = input.ne(Config.PadTokenId);
         var hidden = LastHiddenState(weights, input, observeLinearInput);
-        // sentence-transformers' mean pooling: the average of the hidden states of the real (unmasked) tokens.
-        var m = mask.unsqueeze(-1).to(hidden.dtype);
-        var pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
-        return pooled.MoveToOuterDisposeScope();
+        return Pool(hidden, input).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>sentence-transformers' mean pooling: the average of the hidden states of the real (unpadded) tokens.</summary>
+    private Tensor Pool(Tensor hidden, Tensor inputIds)
+    {
+        var m = inputIds.ne(Config.PadTokenId).unsqueeze(-1).to(hidden.dtype);
+        return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
     }
 
     /// <summary>The last hidden states [B, T, D] for input ids [B, T] (pad positions masked out of attention).</summary>
-    public Tensor LastHiddenState(IReadOnlyDictionary<string, Tensor> w, Tensor inputIds, Action<string, Tensor>? observeLinearInput = null)
+    public Tensor LastHiddenState(IReadOnlyDictionary<string, Tensor> w, Tensor inputIds, Action<string, Tensor>? observeLinearInput = null) =>
+        LastHiddenState(w, inputIds, observeLinearInput, null);
+
+    private Tensor LastHiddenState(IReadOnlyDictionary<string, Tensor> w, Tensor inputIds, Action<string, Tensor>? observeLinearInput,
+        Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?>? mlpWeights)
     {
         ArgumentNullException.ThrowIfNull(w);
         ArgumentNullException.ThrowIfNull(inputIds);
@@ -104,14 +134,16 @@ public sealed class BertModel : ILinearInputModel
         for (int i = 0; w.ContainsKey(LayerPrefix(i) + "attention.self.query.weight"); i++)
         {
             using var layerScope = NewDisposeScope();
-            h = Layer(w, LayerPrefix(i), h, additive, observeLinearInput).MoveToOuterDisposeScope();
+            h = Layer(w, i, h, additive, observeLinearInput, mlpWeights).MoveToOuterDisposeScope();
         }
         return h.MoveToOuterDisposeScope();
     }
 
-    private Tensor Layer(IReadOnlyDictionary<string, Tensor> w, string p, Tensor h, Tensor additive, Action<string, Tensor>? observe)
+    private Tensor Layer(IReadOnlyDictionary<string, Tensor> w, int index, Tensor h, Tensor additive, Action<string, Tensor>? observe,
+        Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?>? mlpWeights)
     {
         var c = Config;
+        string p = LayerPrefix(index);
         long[] norm = { c.HiddenSize };
         long b = h.shape[0], t = h.shape[1], heads = c.NumAttentionHeads, dh = c.HiddenSize / heads;
         Tensor Heads(Tensor x) => x.view(b, t, heads, dh).transpose(1, 2);
@@ -122,8 +154,10 @@ public sealed class BertModel : ILinearInputModel
         var context = F.softmax(scores, -1).matmul(v).transpose(1, 2).reshape(b, t, c.HiddenSize);
         var attn = Lin(w, p + "attention.output.dense", context, observe);
         h = F.layer_norm(attn + h, norm, W(w, p + "attention.output.LayerNorm.weight"), W(w, p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
-        var inter = F.gelu(Lin(w, p + "intermediate.dense", h, observe));                  // BERT's exact (erf) GELU
-        var output = Lin(w, p + "output.dense", inter, observe);
+        // The feed-forward weights: the layer's own, or ones chosen from its input (WEMoE), named as MlpTensorNames.
+        var (ffn, f) = mlpWeights?.Invoke(index, h) is IReadOnlyDictionary<string, Tensor> chosen ? (chosen, "") : (w, p);
+        var inter = F.gelu(Lin(ffn, f + "intermediate.dense", h, observe));              // BERT's exact (erf) GELU
+        var output = Lin(ffn, f + "output.dense", inter, observe);
         return F.layer_norm(output + h, norm, W(w, p + "output.LayerNorm.weight"), W(w, p + "output.LayerNorm.bias"), c.LayerNormEps);
     }
 

@@ -50,7 +50,7 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<string> MlpTensorNames { get; } = new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" };
+    public IReadOnlyList<string> MlpTensorNames { get; } = new[] { "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias" };
 
     private static Dictionary<string, TensorInfo> BuildParameterTable(ClipVisionConfig c)
     {
@@ -190,7 +190,7 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
         h = h + Attention(w, p + "self_attn.", x);
         x = F.layer_norm(h, norm, W(w, p + "layer_norm2.weight"), W(w, p + "layer_norm2.bias"), c.LayerNormEps);
         if (_mlpOverride?.Invoke(index, x) is IReadOnlyDictionary<string, Tensor> mlp)
-            return h + Mlp(mlp, "", x);                                          // input-conditioned MLP (WEMoE)
+            return h + Mlp(mlp, "mlp.", x);                                      // input-conditioned MLP (WEMoE)
         if (w.ContainsKey(p + "mlp.gate.weight"))
             return h + MixtureOfExperts(w, p + "mlp.", x);
         return h + Mlp(w, p + "mlp.", x);

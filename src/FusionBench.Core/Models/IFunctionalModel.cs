@@ -42,7 +42,10 @@ public interface ILayerMlpModel : IFunctionalModel
     /// <summary>The number of encoder layers in a set of weights.</summary>
     int CountLayers(IReadOnlyDictionary<string, Tensor> weights);
 
-    /// <summary>The MLP's tensor names relative to <c>LayerPrefix(i) + "mlp."</c> (for example <c>fc1.weight</c>).</summary>
+    /// <summary>
+    /// The MLP's tensor names relative to <c>LayerPrefix(i)</c> (CLIP: <c>mlp.fc1.weight</c>, …; BERT:
+    /// <c>intermediate.dense.weight</c>, …).
+    /// </summary>
     IReadOnlyList<string> MlpTensorNames { get; }
 
     /// <summary>

