@@ -4,14 +4,21 @@ using static TorchSharp.torch;
 namespace FusionBench.Core.Models;
 
 /// <summary>
-/// Turns text into <see cref="BertModel"/> input ids with the model's own <c>vocab.txt</c> through Microsoft.ML.Tokenizers'
-/// <see cref="BertTokenizer"/>, as Hugging Face's uncased BERT tokenizer does: lower-casing, accents stripped, basic
-/// tokenization then WordPiece, <c>[CLS] … [SEP]</c>, truncated to <see cref="MaxLength"/> tokens, and padded per batch
-/// to its longest sequence (dynamic padding) with the padding id, which <see cref="BertModel"/> masks out.
+/// Turns text into <see cref="BertModel"/> input ids as Hugging Face's BERT tokenizer does: BERT's basic tokenization
+/// (clean-up, CJK characters spaced, lower-casing and accent stripping for uncased vocabularies, punctuation split off),
+/// then WordPiece with the model's own <c>vocab.txt</c> through Microsoft.ML.Tokenizers' <see cref="BertTokenizer"/>,
+/// <c>[CLS] … [SEP]</c>, truncated to <see cref="MaxLength"/> tokens, and padded per batch to its longest sequence
+/// (dynamic padding) with the padding id, which <see cref="BertModel"/> masks out.
 /// </summary>
+/// <remarks>
+/// The basic tokenization is done here, not by <see cref="BertTokenizer"/>: checked against an independent
+/// implementation of BERT's tokenizer on the text suite's sentences, Microsoft.ML.Tokenizers 2.0.1's own basic step
+/// drops <c>$</c>, keeps <c>_</c> inside words and folds characters such as <c>²</c>, which BERT keeps as tokens.
+/// </remarks>
 public sealed class BertTextEncoder
 {
     private readonly BertTokenizer _tokenizer;
+    private readonly bool _lowerCase;
 
     /// <summary>Loads a vocabulary file.</summary>
     /// <param name="vocabPath">The model's <c>vocab.txt</c>.</param>
@@ -22,12 +29,14 @@ public sealed class BertTextEncoder
         ArgumentNullException.ThrowIfNull(vocabPath);
         if (!File.Exists(vocabPath)) throw new FileNotFoundException($"Vocabulary not found: {vocabPath}", vocabPath);
         if (maxLength < 3) throw new ArgumentOutOfRangeException(nameof(maxLength), "A sequence needs room for [CLS], one token and [SEP].");
+        // WordPiece only: each basic token is encoded on its own (BertTokenizer's basic step differs from BERT's).
         _tokenizer = BertTokenizer.Create(vocabPath, new BertOptions
         {
-            LowerCaseBeforeTokenization = lowerCase,
-            RemoveNonSpacingMarks = lowerCase,   // Hugging Face strips accents exactly when it lower-cases
-            ApplyBasicTokenization = true,
+            LowerCaseBeforeTokenization = false,
+            RemoveNonSpacingMarks = false,
+            ApplyBasicTokenization = false,
         });
+        _lowerCase = lowerCase;
         MaxLength = maxLength;
     }
 
@@ -41,9 +50,16 @@ public sealed class BertTextEncoder
     public IReadOnlyList<int> Encode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var pieces = _tokenizer.EncodeToIds(text, addSpecialTokens: false);
-        var ids = new List<int>(Math.Min(pieces.Count, MaxLength - 2) + 2) { _tokenizer.ClassificationTokenId };
-        ids.AddRange(pieces.Take(MaxLength - 2));
+        var ids = new List<int> { _tokenizer.ClassificationTokenId };
+        foreach (var token in BertBasicTokenizer.Tokenize(text, _lowerCase))
+        {
+            if (ids.Count >= MaxLength - 1) break;
+            foreach (int id in _tokenizer.EncodeToIds(token, addSpecialTokens: false))
+            {
+                if (ids.Count >= MaxLength - 1) break;
+                ids.Add(id);
+            }
+        }
         ids.Add(_tokenizer.SeparatorTokenId);
         return ids;
     }
@@ -60,4 +76,66 @@ public sealed class BertTextEncoder
             for (int i = 0; i < encoded[b].Count; i++) ids[b * t + i] = encoded[b][i];
         return tensor(ids, new long[] { encoded.Count, t });
     }
+}
+
+/// <summary>BERT's basic tokenization (the first stage of its tokenizer, before WordPiece), as its reference implementation defines it.</summary>
+internal static class BertBasicTokenizer
+{
+    /// <summary>The basic tokens of a text: whitespace-separated, punctuation split off, lower-cased and accent-stripped when uncased.</summary>
+    public static List<string> Tokenize(string text, bool lowerCase)
+    {
+        var cleaned = new System.Text.StringBuilder(text.Length + 8);
+        foreach (var rune in text.EnumerateRunes())
+        {
+            int cp = rune.Value;
+            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
+            if (IsWhitespace(rune)) cleaned.Append(' ');
+            else if (IsCjk(cp)) cleaned.Append(' ').Append(rune.ToString()).Append(' ');
+            else cleaned.Append(rune.ToString());
+        }
+        var tokens = new List<string>();
+        foreach (var word in cleaned.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string w = word;
+            if (lowerCase)
+            {
+                w = w.ToLowerInvariant().Normalize(System.Text.NormalizationForm.FormD);
+                var stripped = new System.Text.StringBuilder(w.Length);
+                foreach (char ch in w)
+                    if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(ch) != System.Globalization.UnicodeCategory.NonSpacingMark) stripped.Append(ch);
+                w = stripped.ToString();
+            }
+            var current = new System.Text.StringBuilder();
+            foreach (var rune in w.EnumerateRunes())
+            {
+                if (IsPunctuation(rune))
+                {
+                    if (current.Length > 0) { tokens.Add(current.ToString()); current.Clear(); }
+                    tokens.Add(rune.ToString());
+                }
+                else current.Append(rune.ToString());
+            }
+            if (current.Length > 0) tokens.Add(current.ToString());
+        }
+        return tokens;
+    }
+
+    private static bool IsWhitespace(System.Text.Rune r) =>
+        r.Value is ' ' or '\t' or '\n' or '\r' || System.Text.Rune.GetUnicodeCategory(r) == System.Globalization.UnicodeCategory.SpaceSeparator;
+
+    private static bool IsControl(System.Text.Rune r) =>
+        r.Value is not ('\t' or '\n' or '\r')
+        && System.Text.Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format;
+
+    // ASCII symbols count as punctuation in BERT ($, +, <, =, >, ^, `, |, ~ are not Unicode P*), as every Unicode P* does.
+    private static bool IsPunctuation(System.Text.Rune r) =>
+        r.Value is (>= 33 and <= 47) or (>= 58 and <= 64) or (>= 91 and <= 96) or (>= 123 and <= 126)
+        || System.Text.Rune.GetUnicodeCategory(r) is System.Globalization.UnicodeCategory.ConnectorPunctuation
+            or System.Globalization.UnicodeCategory.DashPunctuation or System.Globalization.UnicodeCategory.OpenPunctuation
+            or System.Globalization.UnicodeCategory.ClosePunctuation or System.Globalization.UnicodeCategory.InitialQuotePunctuation
+            or System.Globalization.UnicodeCategory.FinalQuotePunctuation or System.Globalization.UnicodeCategory.OtherPunctuation;
+
+    private static bool IsCjk(int cp) =>
+        cp is (>= 0x4E00 and <= 0x9FFF) or (>= 0x3400 and <= 0x4DBF) or (>= 0x20000 and <= 0x2A6DF) or (>= 0x2A700 and <= 0x2B73F)
+            or (>= 0x2B740 and <= 0x2B81F) or (>= 0x2B820 and <= 0x2CEAF) or (>= 0xF900 and <= 0xFAFF) or (>= 0x2F800 and <= 0x2FA1F);
 }
