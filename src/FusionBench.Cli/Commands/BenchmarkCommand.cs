@@ -38,7 +38,7 @@ internal static class BenchmarkCommand
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
-            string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite));
+            string suiteName = SuiteLocations.CheckImageSuite(parse.GetValue(suite), "benchmark");
             string studyName = parse.GetValue(study)!;
             if (studyName is not ("clean" or "robustness" or "generalization"))
                 throw new CliException($"--study must be clean, robustness or generalization, got '{studyName}'.");

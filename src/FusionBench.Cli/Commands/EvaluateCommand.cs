@@ -30,7 +30,7 @@ internal static class EvaluateCommand
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
-            string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite)); // an unknown suite fails before any work
+            string suiteName = SuiteLocations.CheckImageSuite(parse.GetValue(suite), "evaluate"); // an unknown suite fails before any work
             string dataDir = SuiteLocations.DataDirectory(parse.GetValue(data));
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
             var evaluation = new ImageEvaluationOptions { Severity = parse.GetValue(severity) };

@@ -7,12 +7,21 @@ internal static class SuiteLocations
 {
     public static Option<string> SuiteOption() => new("--suite")
     {
-        Description = "The suite: image-tiny or image-small.",
+        Description = "The suite: image-tiny, image-small or text-minilm (text-minilm: zoo build only, so far).",
         DefaultValueFactory = _ => "image-tiny",
     };
 
     /// <summary>The suites the tool knows.</summary>
-    public static IReadOnlyList<string> KnownSuites { get; } = new[] { "image-tiny", "image-small" };
+    public static IReadOnlyList<string> KnownSuites { get; } = new[] { "image-tiny", "image-small", FusionBench.Suites.Text.TextModelZoo.SuiteName };
+
+    /// <summary>Whether a (known) suite is the text suite.</summary>
+    public static bool IsText(string suite) => suite == FusionBench.Suites.Text.TextModelZoo.SuiteName;
+
+    /// <summary>A known image suite; the text suite is a usage error for commands it does not support yet.</summary>
+    public static string CheckImageSuite(string? suite, string command) =>
+        IsText(CheckSuite(suite))
+            ? throw new CliUsageException($"suite '{suite}' supports only 'zoo build' so far; '{command}' needs its model and task pools, which are not built yet.")
+            : suite!;
 
     /// <summary>The suite's name if the tool knows it; otherwise a usage error (exit code 2) naming the known suites.</summary>
     public static string CheckSuite(string? suite) =>
@@ -36,7 +45,7 @@ internal static class SuiteLocations
     /// </summary>
     public static void EnsureZoo(string dataDir, string zooDir, string suite, TextWriter progress, CancellationToken ct)
     {
-        CheckSuite(suite);
+        CheckImageSuite(suite, "this command");
         if (FusionBench.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Image.ImageModelZoo.ManifestFile)) is null)
             FusionBench.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Suites.Image.ImageZooOptions.ForSuite(suite), false,
                 new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), ct);
@@ -50,7 +59,13 @@ internal static class SuiteLocations
         output.WriteLine($"Wrote {path}");
     }
 
-    public static string DataDirectory(string? given) => given ?? Path.Combine(AppContext.BaseDirectory, "data", "image");
+    public static string DataDirectory(string? given, string suite = "image-tiny") =>
+        given ?? Path.Combine(AppContext.BaseDirectory, "data", IsText(suite) ? "text" : "image");
+
+    /// <summary>Where converted pretrained models are cached: $FUSIONBENCH_HOME/models, or ~/.cache/fusionbench/models.</summary>
+    public static string ModelsDirectory() =>
+        Path.Combine(Environment.GetEnvironmentVariable("FUSIONBENCH_HOME")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fusionbench"), "models");
 
     public static string ZooDirectory(string? given, string suite)
     {

@@ -19,6 +19,15 @@ internal static class ZooCommand
         build.SetAction(parse => CommandRunner.Run(context, () =>
         {
             string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite));
+            if (SuiteLocations.IsText(suiteName))
+            {
+                string textZoo = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
+                var textProgress = new SynchronousProgress<FusionProgress>(p => context.Error.WriteLine(p.ToString()));
+                var built = FusionBench.Suites.Text.TextModelZoo.EnsureBuilt(SuiteLocations.DataDirectory(parse.GetValue(data), suiteName),
+                    SuiteLocations.ModelsDirectory(), textZoo, new FusionBench.Suites.Text.TextZooOptions(), parse.GetValue(force), textProgress, context.CancellationToken);
+                WriteTextSummary(context.Out, built, textZoo);
+                return 0;
+            }
             var options = ImageZooOptions.ForSuite(suiteName);
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
             var progress = new SynchronousProgress<FusionProgress>(p => context.Error.WriteLine(p.ToString()));
@@ -27,6 +36,19 @@ internal static class ZooCommand
             return 0;
         }));
         return new Command("zoo", "Build the image suite's model zoo.") { build };
+    }
+
+    internal static void WriteTextSummary(TextWriter o, FusionBench.Suites.Text.TextZooManifest m, string zooDir)
+    {
+        o.WriteLine($"Zoo {m.Suite} in {zooDir} (pretrained: {m.Pretrained})");
+        var rows = m.Tasks.Select(t => new[] { t.Name, t.NumClasses.ToString(CultureInfo.InvariantCulture), P(t.PretrainedAccuracy), P(t.FullAccuracy),
+            t.FineTuneSeconds.ToString("F0", CultureInfo.InvariantCulture) }).ToList();
+        rows.Add(new[] { "average", "", P(m.Tasks.Average(t => t.PretrainedAccuracy)), P(m.Tasks.Average(t => t.FullAccuracy)), "" });
+        TextTable.Write(o, new[] { "task", "classes", "zero-shot", "fine-tuned", "seconds" }, rows);
+        if (m.Seconds.TryGetValue("total", out double total))
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Built in {total:F1} s (fine-tuning {m.Seconds.GetValueOrDefault("fine_tuning"):F1} s)."));
+
+        static string P(double a) => a.ToString("F3", CultureInfo.InvariantCulture);
     }
 
     internal static void WriteSummary(TextWriter o, ImageZooManifest m, string zooDir)

@@ -133,6 +133,18 @@ public class CliTests
         Assert.False(Directory.Exists(dir.File("zoo")), "nothing is built for an unknown suite");
     }
 
+    [Theory]
+    [InlineData("evaluate", "--suite", "text-minilm", "--model", "pretrained")]
+    [InlineData("benchmark", "--suite", "text-minilm")]
+    public void TextSuite_OutsideZooBuild_IsAUsageErrorSayingSo(params string[] args)
+    {
+        using var dir = TestData.NewTempDir();
+        var (code, _, stderr) = Run(args.Concat(new[] { "--zoo-dir", dir.File("zoo") }).ToArray());
+        Assert.Equal(2, code);
+        Assert.Contains("supports only 'zoo build' so far", stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
     [Fact]
     public void Merge_MissingRequiredOption_IsAUsageError()
     {
