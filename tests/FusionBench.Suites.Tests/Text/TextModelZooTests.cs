@@ -2,6 +2,7 @@ using FusionBench.Core;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Suites.Text;
 using FusionBench.Core.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace FusionBench.Suites.Tests.Text;
@@ -43,6 +44,52 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
         Assert.Equal(manifest.Tasks.Select(t => t.FullAccuracy), cached.Tasks.Select(t => t.FullAccuracy));
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(TextModelZoo.ModelPath(zoo, "langid")));
         Assert.Contains(reports, r => r.Message!.StartsWith("using the cached zoo", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Pool_EvaluatesAsTheZooMeasured_AndTheDataDrivenMethodsRunOnIt()
+    {
+        using var dir = TestData.NewTempDir();
+        var options = new TextZooOptions
+        {
+            Tasks = new[] { "langid", "wn_verb" }, Layers = 2, TrainPerTask = 48, TestPerTask = 48,
+            FineTune = new TextFineTuneOptions { Steps = 6, BatchSize = 16, LearningRate = 5e-4 },
+        };
+        string data = Path.Combine(AppContext.BaseDirectory, "data", "text");
+        var manifest = TextModelZoo.EnsureBuilt(data, Path.GetDirectoryName(minilm.Folder)!, dir.File("zoo"), options);
+        using var pool = TextSuiteModelPool.Open(dir.File("zoo"), data);
+        var taskPool = pool.CreateTaskPool();
+
+        // The pool's evaluation reproduces the zoo's own measurements: zero-shot pretrained and each task's own model.
+        using var pre = StateDict.CopyFrom(pool.Pretrained!);
+        var zeroShot = taskPool.Evaluate(_ => pre, new Dictionary<string, object?> { ["model"] = "pretrained" });
+        var own = manifest.Tasks.ToDictionary(t => t.Name, t => StateDict.CopyFrom(pool.GetModel(t.Name)));
+        var individual = taskPool.Evaluate(t => own[t], new Dictionary<string, object?> { ["model"] = "individual" });
+        foreach (var t in manifest.Tasks)
+        {
+            Assert.Equal(t.PretrainedAccuracy, zeroShot.Tasks[t.Name].Accuracy, 9);
+            Assert.Equal(t.FullAccuracy, individual.Tasks[t.Name].Accuracy, 9);
+        }
+        foreach (var d in own.Values) d.Dispose();
+
+        // Every data-driven method and an ensemble run on BERT and the text data, merging the backbone only.
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var provider = services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>();
+        foreach (var (method, set) in new[]
+        {
+            ("task_arithmetic", new Dictionary<string, string>()),
+            ("fisher_merging", new Dictionary<string, string> { ["num_fisher_examples"] = "16", ["batch_size"] = "8" }),
+            ("regmean", new Dictionary<string, string> { ["num_regmean_examples"] = "16", ["batch_size"] = "8" }),
+            ("layer_wise_adamerging", new Dictionary<string, string> { ["max_steps"] = "2", ["batch_size"] = "8" }),
+            ("weight_ensembling_moe", new Dictionary<string, string> { ["max_steps"] = "2", ["batch_size"] = "8" }),
+            ("simple_ensemble", new Dictionary<string, string>()),
+        })
+        {
+            using var result = provider.Create(method, set).Fuse(pool);
+            var report = taskPool.Evaluate(result);
+            Assert.Equal(new[] { "wn_verb", "langid" }, report.Tasks.Keys);
+            Assert.All(report.Tasks.Values, m => Assert.True(m.Accuracy is >= 0 and <= 1 && double.IsFinite(m.Loss), $"{method}: {m}"));
+        }
     }
 
     private sealed class Collect(List<FusionProgress> reports) : IProgress<FusionProgress>
