@@ -7,7 +7,7 @@ internal static class SuiteLocations
 {
     public static Option<string> SuiteOption() => new("--suite")
     {
-        Description = "The suite: image-tiny, image-small or text-minilm (text-minilm: zoo build only, so far).",
+        Description = "The suite: image-tiny, image-small or text-minilm (text-minilm: zoo build and run, so far).",
         DefaultValueFactory = _ => "image-tiny",
     };
 
@@ -20,7 +20,7 @@ internal static class SuiteLocations
     /// <summary>A known image suite; the text suite is a usage error for commands it does not support yet.</summary>
     public static string CheckImageSuite(string? suite, string command) =>
         IsText(CheckSuite(suite))
-            ? throw new CliUsageException($"suite '{suite}' supports only 'zoo build' so far; '{command}' needs its model and task pools, which are not built yet.")
+            ? throw new CliUsageException($"suite '{suite}' supports only 'zoo build' and 'run' so far; '{command}' is not wired to the text suite yet.")
             : suite!;
 
     /// <summary>The suite's name if the tool knows it; otherwise a usage error (exit code 2) naming the known suites.</summary>

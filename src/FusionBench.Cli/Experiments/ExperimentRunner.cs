@@ -23,6 +23,7 @@ internal static class ExperimentRunner
         TaskPoolReport? report = null;
         IModelPool pool;
         ImageSuiteModelPool? suitePool = null;
+        FusionBench.Suites.Text.TextSuiteModelPool? textPool = null;
         ModelPool? checkpointPool = null;
         if (config.Get("modelpool.pretrained") is string pretrained)
         {
@@ -30,6 +31,15 @@ internal static class ExperimentRunner
                 .Select(kv => new KeyValuePair<string, string>(kv.Key["modelpool.models.".Length..], kv.Value)).ToList();
             if (models.Count == 0) throw new CliException("modelpool.pretrained is set but modelpool.models names no fine-tuned checkpoint.");
             pool = checkpointPool = ModelPool.FromCheckpoints(pretrained, models);
+        }
+        else if (SuiteLocations.IsText(SuiteLocations.CheckSuite(config.Get("modelpool.suite") ?? "image-tiny")))
+        {
+            string suite = config.Get("modelpool.suite")!;
+            string dataDir = SuiteLocations.DataDirectory(config.Get("modelpool.data"), suite);
+            string zooDir = SuiteLocations.ZooDirectory(config.Get("modelpool.zoo_dir"), suite);
+            FusionBench.Suites.Text.TextModelZoo.EnsureBuilt(dataDir, SuiteLocations.ModelsDirectory(), zooDir, new FusionBench.Suites.Text.TextZooOptions(),
+                progress: new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), cancellationToken: ct);
+            pool = textPool = FusionBench.Suites.Text.TextSuiteModelPool.Open(zooDir, dataDir);
         }
         else
         {
@@ -65,6 +75,17 @@ internal static class ExperimentRunner
                     };
                     report = new TaskPoolReport(evaluated.Tasks, info);
                 }
+                if (textPool is not null)
+                {
+                    var evaluated = textPool.CreateTaskPool().Evaluate(result, ct);
+                    var info = new Dictionary<string, object?>(evaluated.ModelInfo)
+                    {
+                        ["fused_models"] = textPool.ModelNames.ToList(),
+                        ["wall_time_seconds"] = result.WallTime.TotalSeconds,
+                        ["peak_memory_bytes"] = result.PeakMemoryBytes,
+                    };
+                    report = new TaskPoolReport(evaluated.Tasks, info);
+                }
                 if (runDirectory is not null)
                 {
                     Directory.CreateDirectory(runDirectory);
@@ -79,6 +100,7 @@ internal static class ExperimentRunner
         finally
         {
             suitePool?.Dispose();
+            textPool?.Dispose();
             checkpointPool?.Dispose();
         }
     }

@@ -141,7 +141,7 @@ public class CliTests
         using var dir = TestData.NewTempDir();
         var (code, _, stderr) = Run(args.Concat(new[] { "--zoo-dir", dir.File("zoo") }).ToArray());
         Assert.Equal(2, code);
-        Assert.Contains("supports only 'zoo build' so far", stderr);
+        Assert.Contains("supports only 'zoo build' and 'run' so far", stderr);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
