@@ -41,25 +41,29 @@ public sealed class FusionContext
     public IDictionary<string, object?> Details => _details;
 
     /// <summary>Starts a progress reporter for a loop of <paramref name="total"/> steps, throttled to one report every two seconds.</summary>
-    public StepProgress StartSteps(long total, string? operation = null) => new(this, operation ?? Method, total);
+    public StepProgress StartSteps(long total, string? operation = null) => new(Progress, operation ?? Method, total);
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the run was cancelled.</summary>
     public void ThrowIfCancellationRequested() => CancellationToken.ThrowIfCancellationRequested();
 }
 
-/// <summary>Reports the steps of one loop to a <see cref="FusionContext"/>'s progress listener, at most every two seconds (and the last step).</summary>
+/// <summary>Reports the steps of one loop to a progress listener, at most every two seconds (and always the last step).</summary>
 public sealed class StepProgress
 {
-    private readonly FusionContext _context;
+    private readonly IProgress<FusionProgress>? _progress;
     private readonly string _operation;
     private readonly long _total;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private double _lastReport = double.NegativeInfinity;
 
-    internal StepProgress(FusionContext context, string operation, long total)
+    /// <summary>Starts the clock of a loop of <paramref name="total"/> steps.</summary>
+    /// <param name="progress">The listener; null reports nothing.</param>
+    /// <param name="operation">What runs, as <see cref="FusionProgress.Operation"/>.</param>
+    /// <param name="total">The number of steps.</param>
+    public StepProgress(IProgress<FusionProgress>? progress, string operation, long total)
     {
-        _context = context;
-        _operation = operation;
+        _progress = progress;
+        _operation = operation ?? throw new ArgumentNullException(nameof(operation));
         _total = total;
     }
 
@@ -69,10 +73,10 @@ public sealed class StepProgress
     /// <summary>Reports step <paramref name="completed"/> with an optional message.</summary>
     public void Report(long completed, string? message = null)
     {
-        if (_context.Progress is null) return;
+        if (_progress is null) return;
         double now = _clock.Elapsed.TotalSeconds;
         if (now - _lastReport < 2 && completed != _total) return;
         _lastReport = now;
-        _context.Progress.Report(new FusionProgress(_operation, completed, _total, _clock.Elapsed, message));
+        _progress.Report(new FusionProgress(_operation, completed, _total, _clock.Elapsed, message));
     }
 }

@@ -7,7 +7,10 @@ namespace FusionBench.Core.Algorithms;
 /// exhausted yields them (FusionBench's test-time adaptation loaders): each epoch is a fresh permutation, cut into
 /// batches of <c>batchSize</c>, the last one shorter when <c>n</c> is not a multiple.
 /// </summary>
-internal sealed class ShuffledBatches(long n, int batchSize, Generator generator)
+/// <param name="n">The number of examples.</param>
+/// <param name="batchSize">Examples per batch.</param>
+/// <param name="generator">The seeded generator the permutations are drawn from.</param>
+public sealed class ShuffledBatches(long n, int batchSize, Generator generator)
 {
     private long[] _order = Array.Empty<long>();
     private long _position;

@@ -68,7 +68,13 @@ public sealed class BertTextEncoder
     public Tensor EncodeBatch(IReadOnlyList<string> texts)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        var encoded = texts.Select(Encode).ToList();
+        return Pad(texts.Select(Encode).ToList());
+    }
+
+    /// <summary>Encoded texts as int64 ids [B, T], T the longest of them, padded with <see cref="PadTokenId"/>.</summary>
+    public Tensor Pad(IReadOnlyList<IReadOnlyList<int>> encoded)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
         int t = encoded.Count == 0 ? 0 : encoded.Max(e => e.Count);
         var ids = new long[encoded.Count * t];
         Array.Fill(ids, PadTokenId);

@@ -34,11 +34,24 @@ internal static class DataDrivenMerging
         return name => regexes.Any(r => r.IsMatch(name));
     }
 
+    /// <summary>
+    /// The matcher of <c>exclude_param_names_regex</c> for a plan: excluded float tensors keep the pretrained model's
+    /// values (FusionBench loads the merge into the pretrained model), so a pool without one is an error naming them.
+    /// </summary>
+    public static Func<string, bool> Exclusions(MergePlan plan, IReadOnlyList<string>? patterns, string method)
+    {
+        var excluded = ExcludeMatcher(patterns);
+        var names = plan.TensorNames.Where(n => plan.IsFloat(n) && excluded(n)).ToList();
+        if (names.Count > 0 && plan.Pretrained is null)
+            throw new FusionParameterException(method, "exclude_param_names_regex",
+                $"Excluded parameters keep the pretrained model's values, but the pool has no pretrained model (excluded: {string.Join(", ", names)}).");
+        return excluded;
+    }
+
     /// <summary>The models' state as trainable leaves (float tensors) plus plain buffers.</summary>
-    public static Dictionary<string, Tensor> Leaves(IWeightSource source, out List<Tensor> floats)
+    public static Dictionary<string, Tensor> Leaves(IWeightSource source)
     {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        floats = new List<Tensor>();
         foreach (var name in source.TensorNames)
         {
             var t = source.Read(name);
@@ -46,7 +59,6 @@ internal static class DataDrivenMerging
             {
                 var leaf = t.to(ScalarType.Float32).detach().clone().requires_grad_(true);
                 t.Dispose();
-                floats.Add(leaf);
                 result[name] = leaf;
             }
             else result[name] = t;

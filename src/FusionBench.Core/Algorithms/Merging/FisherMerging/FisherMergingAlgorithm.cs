@@ -24,12 +24,8 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var data = DataDrivenMerging.RequireData(modelPool, Info.Name);
-        var excluded = DataDrivenMerging.ExcludeMatcher(Options.ExcludeParamNamesRegex);
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
-        var excludedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && excluded(n)).ToList();
-        if (excludedNames.Count > 0 && plan.Pretrained is null)
-            throw new FusionParameterException(Info.Name, "exclude_param_names_regex",
-                $"Excluded parameters keep the pretrained model's values, but the pool has no pretrained model (excluded: {string.Join(", ", excludedNames)}).");
+        var excluded = DataDrivenMerging.Exclusions(plan, Options.ExcludeParamNamesRegex, Info.Name);
         var fishers = new List<Dictionary<string, Tensor>>();
         try
         {
@@ -65,11 +61,13 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
     /// <summary>One model's diagonal Fisher information over its merged (not excluded) float parameters.</summary>
     internal Dictionary<string, Tensor> Fisher(IDataModelPool data, string task, IWeightSource model, Func<string, bool> excluded, CancellationToken ct)
     {
-        var weights = DataDrivenMerging.Leaves(model, out var leaves);
+        var weights = DataDrivenMerging.Leaves(model);
+        // Gradients only for the merged parameters: excluded ones keep the pretrained values and need no Fisher.
+        var names = weights.Where(kv => is_floating_point(kv.Value.dtype) && !excluded(kv.Key)).Select(kv => kv.Key).ToList();
+        var inputs = names.Select(n => weights[n]).ToList();
+        var sums = names.ToDictionary(n => n, n => zeros_like(weights[n]).requires_grad_(false));
         try
         {
-            var names = weights.Where(kv => is_floating_point(kv.Value.dtype)).Select(kv => kv.Key).ToList();
-            var sums = names.ToDictionary(n => n, n => zeros_like(weights[n]).requires_grad_(false));
             long used = 0;
             foreach (var batch in DataDrivenMerging.TrainBatches(data, task, Options.NumFisherExamples, Options.BatchSize))
             {
@@ -78,15 +76,19 @@ public sealed class FisherMergingAlgorithm(FisherMergingOptions options, ILogger
                 var logp = data.Logits(task, data.Architecture.Forward(weights, batch)).log_softmax(-1);
                 // FusionBench: sqrt(softmax(logits).detach()) * log_softmax(logits); only log p carries gradient.
                 var objective = (logp.detach().exp().sqrt() * logp).sum();
-                var grads = autograd.grad(new[] { objective }, leaves, allow_unused: true);
-                for (int k = 0; k < leaves.Count; k++)
+                var grads = autograd.grad(new[] { objective }, inputs, allow_unused: true);
+                for (int k = 0; k < inputs.Count; k++)
                     if (grads[k] is Tensor gk && !gk.IsInvalid) sums[names[k]].add_(gk.detach().pow(2));
                 used += batch.shape[0];
             }
             if (used == 0) throw new FusionException($"Method 'fisher_merging': task '{task}' has no training inputs.");
             foreach (var s in sums.Values) s.div_(used);
-            foreach (var n in names.Where(excluded)) sums.Remove(n, out var t);
             return sums;
+        }
+        catch
+        {
+            foreach (var t in sums.Values) t.Dispose();
+            throw;
         }
         finally
         {

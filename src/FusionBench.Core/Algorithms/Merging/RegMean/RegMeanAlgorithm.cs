@@ -27,11 +27,7 @@ public sealed class RegMeanAlgorithm(RegMeanOptions options, ILogger<RegMeanAlgo
         var architecture = data.Architecture as ILinearInputModel
             ?? throw new FusionException($"Method 'regmean' needs an architecture that reports its linear layers' inputs (ILinearInputModel).");
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
-        var excluded = DataDrivenMerging.ExcludeMatcher(Options.ExcludeParamNamesRegex);
-        var excludedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && excluded(n)).ToList();
-        if (excludedNames.Count > 0 && plan.Pretrained is null)
-            throw new FusionParameterException(Info.Name, "exclude_param_names_regex",
-                $"Excluded parameters keep the pretrained model's values, but the pool has no pretrained model (excluded: {string.Join(", ", excludedNames)}).");
+        var excluded = DataDrivenMerging.Exclusions(plan, Options.ExcludeParamNamesRegex, Info.Name);
         var grams = new List<Dictionary<string, Tensor>>();
         try
         {
