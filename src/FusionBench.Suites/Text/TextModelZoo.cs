@@ -124,21 +124,7 @@ public static class TextModelZoo
             progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
             return existing;
         }
-        string building = zooDirectory.TrimEnd('/', '\\') + ".building";
-        if (Directory.Exists(building)) Directory.Delete(building, recursive: true);
-        Directory.CreateDirectory(building);
-        try
-        {
-            var manifest = Build(dataDirectory, modelsDirectory, building, options, progress, cancellationToken);
-            if (Directory.Exists(zooDirectory)) Directory.Delete(zooDirectory, recursive: true);
-            Directory.Move(building, zooDirectory);
-            return manifest;
-        }
-        catch
-        {
-            try { Directory.Delete(building, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        return AtomicFolder.Write(zooDirectory, building => Build(dataDirectory, modelsDirectory, building, options, progress, cancellationToken));
     }
 
     /// <summary>The pretrained weights of the zoo's backbone (all layers, or the first <see cref="TextZooOptions.Layers"/>).</summary>
@@ -205,21 +191,12 @@ public static class TextModelZoo
     private static TextSplit Take(TextSplit s, int n) =>
         n <= 0 || n >= s.Count ? s : new TextSplit(s.Texts.Take(n).ToList(), s.Labels.Take(n).ToList());
 
-    /// <summary>Test accuracy with a head, in batches of texts of similar length (less padding).</summary>
+    /// <summary>Test accuracy with a head (<see cref="TextEvaluation"/>, as the task pool measures it).</summary>
     internal static double Accuracy(BertModel model, IReadOnlyDictionary<string, Tensor> weights, Tensor head, BertTextEncoder encoder, TextSplit split)
     {
-        using var noGrad = no_grad();
-        var order = Enumerable.Range(0, split.Count).OrderBy(i => split.Texts[i].Length).ToList();
-        int correct = 0;
-        for (int start = 0; start < order.Count; start += 64)
-        {
-            using var scope = NewDisposeScope();
-            var rows = order.Skip(start).Take(64).ToList();
-            var ids = encoder.EncodeBatch(rows.Select(i => split.Texts[i]).ToList());
-            var predicted = TextPromptHeads.Logits(head, model.Forward(weights, ids)).argmax(1).data<long>().ToArray();
-            correct += rows.Where((r, k) => predicted[k] == split.Labels[r]).Count();
-        }
-        return split.Count == 0 ? 0 : (double)correct / split.Count;
+        using var ids = encoder.EncodeBatch(split.Texts);
+        using var labels = tensor(split.Labels.Select(l => (long)l).ToArray());
+        return TextEvaluation.Evaluate(x => TextPromptHeads.Logits(head, model.Forward(weights, x)), ids, labels, encoder.PadTokenId).Accuracy;
     }
 
     private sealed class Prefixed(IProgress<FusionProgress> inner, string operation) : IProgress<FusionProgress>

@@ -34,12 +34,10 @@ public static class TextSuiteData
         string index = Path.Combine(dataDirectory, "tasks.json");
         if (!File.Exists(index)) throw new FileNotFoundException($"The text suite's task list is missing: {index}", index);
         using var doc = JsonDocument.Parse(File.ReadAllText(index));
-        var root = doc.RootElement;
-        var entries = root.ValueKind == JsonValueKind.Array ? root.EnumerateArray().ToList()
-            : root.TryGetProperty("tasks", out var t) ? (t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().ToList() : t.EnumerateObject().Select(p => WithName(p)).ToList())
-            : root.EnumerateObject().Select(p => WithName(p)).ToList();
+        if (!doc.RootElement.TryGetProperty("tasks", out var entries) || entries.ValueKind != JsonValueKind.Array)
+            throw new InvalidDataException($"{index}: expected an object with a 'tasks' array.");
         var tasks = new List<TextTask>();
-        foreach (var e in entries)
+        foreach (var e in entries.EnumerateArray())
         {
             string name = e.GetProperty("name").GetString()!;
             var classes = e.GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToList();
@@ -51,14 +49,6 @@ public static class TextSuiteData
             tasks.Add(new TextTask(name, classes, prompts, train, test));
         }
         return tasks;
-    }
-
-    private static JsonElement WithName(JsonProperty p)
-    {
-        if (p.Value.TryGetProperty("name", out _)) return p.Value;
-        var o = new Dictionary<string, JsonElement> { ["name"] = JsonSerializer.SerializeToElement(p.Name) };
-        foreach (var q in p.Value.EnumerateObject()) o[q.Name] = q.Value;
-        return JsonSerializer.SerializeToElement(o);
     }
 
     /// <summary>Reads one <c>label&lt;TAB&gt;text</c> gzip file.</summary>

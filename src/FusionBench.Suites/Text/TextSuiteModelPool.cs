@@ -5,7 +5,6 @@ using FusionBench.Core.Models;
 using FusionBench.Core.TaskPools;
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace FusionBench.Suites.Text;
 
@@ -145,25 +144,12 @@ public sealed class TextClassificationTaskPool(TextSuiteModelPool pool) : ITaskP
     private TaskPoolReport EvaluateEncoders(Func<string, Func<Tensor, Tensor>> encoderFor, IReadOnlyDictionary<string, object?> modelInfo, CancellationToken ct)
     {
         var results = new Dictionary<string, TaskMetrics>();
-        using var noGrad = no_grad();
+        int pad = ((BertModel)pool.Architecture).Config.PadTokenId;
         foreach (var task in pool.TaskNames)
         {
             ct.ThrowIfCancellationRequested();
             var encoder = encoderFor(task);
-            var inputs = pool.TestInputs(task);
-            var labels = pool.TestLabels(task);
-            long n = inputs.shape[0], correct = 0;
-            double lossSum = 0;
-            for (long start = 0; start < n; start += 64)
-            {
-                using var scope = NewDisposeScope();
-                long take = Math.Min(64, n - start);
-                var logits = pool.Logits(task, encoder(inputs.narrow(0, start, take)));
-                var y = labels.narrow(0, start, take);
-                correct += logits.argmax(1).eq(y).sum().ToInt64();
-                lossSum += F.cross_entropy(logits, y, reduction: TorchSharp.torch.nn.Reduction.Sum).ToDouble();
-            }
-            results[task] = new TaskMetrics(n == 0 ? 0 : (double)correct / n, n == 0 ? 0 : lossSum / n);
+            results[task] = TextEvaluation.Evaluate(x => pool.Logits(task, encoder(x)), pool.TestInputs(task), pool.TestLabels(task), pad);
         }
         return new TaskPoolReport(results, modelInfo);
     }

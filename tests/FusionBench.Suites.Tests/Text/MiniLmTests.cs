@@ -142,10 +142,7 @@ public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
     [Fact]
     public void FusionMethods_RunOnBert_WemoeWithConstantRoutersIsTaskArithmetic_RegMeanSolvesEveryLinearLayer()
     {
-        using var weights = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors"));
-        using var pretrained = new StateDict("pretrained");
-        foreach (var name in weights.TensorNames)
-            if (!(name.StartsWith("encoder.layer.", StringComparison.Ordinal) && int.Parse(name.Split('.')[2]) >= 2)) pretrained.Add(name, weights.Read(name));
+        using var pretrained = TextModelZoo.LoadPretrained(minilm.Folder, layers: 2);
         using var g = new Generator(7);
         StateDict FineTune(string n)
         {

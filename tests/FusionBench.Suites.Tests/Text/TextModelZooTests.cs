@@ -14,15 +14,10 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
     public void Zoo_BuildsHeadsAndFineTunes_WithAManifest_AndIsCached()
     {
         using var dir = TestData.NewTempDir();
-        var options = new TextZooOptions
-        {
-            Tasks = new[] { "langid", "wn_verb" }, Layers = 2, TrainPerTask = 64, TestPerTask = 64,
-            FineTune = new TextFineTuneOptions { Steps = 8, BatchSize = 16, LearningRate = 5e-4 },
-        };
-        string data = Path.Combine(AppContext.BaseDirectory, "data", "text");
+        var options = TinyZoo(examples: 64, steps: 8);
         string zoo = dir.File("zoo");
         var reports = new List<FusionProgress>();
-        var manifest = TextModelZoo.EnsureBuilt(data, Path.GetDirectoryName(minilm.Folder)!, zoo, options, progress: new Collect(reports));
+        var manifest = TextModelZoo.EnsureBuilt(Data, Path.GetDirectoryName(minilm.Folder)!, zoo, options, progress: new Collect(reports));
 
         Assert.Equal(new[] { "wn_verb", "langid" }, manifest.Tasks.Select(t => t.Name));   // the suite's order
         Assert.All(manifest.Tasks, t => Assert.Equal((64, 64), (t.TrainSize, t.TestSize)));
@@ -40,7 +35,7 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
         // Same options: the cached zoo, nothing rebuilt.
         var stamp = File.GetLastWriteTimeUtc(TextModelZoo.ModelPath(zoo, "langid"));
         reports.Clear();
-        var cached = TextModelZoo.EnsureBuilt(data, Path.GetDirectoryName(minilm.Folder)!, zoo, options, progress: new Collect(reports));
+        var cached = TextModelZoo.EnsureBuilt(Data, Path.GetDirectoryName(minilm.Folder)!, zoo, options, progress: new Collect(reports));
         Assert.Equal(manifest.Tasks.Select(t => t.FullAccuracy), cached.Tasks.Select(t => t.FullAccuracy));
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(TextModelZoo.ModelPath(zoo, "langid")));
         Assert.Contains(reports, r => r.Message!.StartsWith("using the cached zoo", StringComparison.Ordinal));
@@ -50,14 +45,9 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
     public void Pool_EvaluatesAsTheZooMeasured_AndTheDataDrivenMethodsRunOnIt()
     {
         using var dir = TestData.NewTempDir();
-        var options = new TextZooOptions
-        {
-            Tasks = new[] { "langid", "wn_verb" }, Layers = 2, TrainPerTask = 48, TestPerTask = 48,
-            FineTune = new TextFineTuneOptions { Steps = 6, BatchSize = 16, LearningRate = 5e-4 },
-        };
-        string data = Path.Combine(AppContext.BaseDirectory, "data", "text");
-        var manifest = TextModelZoo.EnsureBuilt(data, Path.GetDirectoryName(minilm.Folder)!, dir.File("zoo"), options);
-        using var pool = TextSuiteModelPool.Open(dir.File("zoo"), data);
+        var options = TinyZoo(examples: 48, steps: 6);
+        var manifest = TextModelZoo.EnsureBuilt(Data, Path.GetDirectoryName(minilm.Folder)!, dir.File("zoo"), options);
+        using var pool = TextSuiteModelPool.Open(dir.File("zoo"), Data);
         var taskPool = pool.CreateTaskPool();
 
         // The pool's evaluation reproduces the zoo's own measurements: zero-shot pretrained and each task's own model.
@@ -91,6 +81,15 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
             Assert.All(report.Tasks.Values, m => Assert.True(m.Accuracy is >= 0 and <= 1 && double.IsFinite(m.Loss), $"{method}: {m}"));
         }
     }
+
+    private static string Data => Path.Combine(AppContext.BaseDirectory, "data", "text");
+
+    /// <summary>Two short tasks on a 2-layer slice of the real weights, a few steps: seconds to build.</summary>
+    private static TextZooOptions TinyZoo(int examples, int steps) => new()
+    {
+        Tasks = new[] { "langid", "wn_verb" }, Layers = 2, TrainPerTask = examples, TestPerTask = examples,
+        FineTune = new TextFineTuneOptions { Steps = steps, BatchSize = 16, LearningRate = 5e-4 },
+    };
 
     private sealed class Collect(List<FusionProgress> reports) : IProgress<FusionProgress>
     {
