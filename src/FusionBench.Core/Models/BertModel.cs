@@ -9,7 +9,7 @@ namespace FusionBench.Core.Models;
 /// <c>encoder.layer.N.*</c>, <c>pooler.*</c>) with a functional forward: input ids [B, T] (int64, padded with
 /// <see cref="BertConfig.PadTokenId"/>, which is masked out) to the mean of the last hidden states over the real tokens,
 /// as sentence-transformers pools all-MiniLM-L6-v2. Token types are all 0. It runs every layer the weights hold
-/// (depth upscaling changes the count), reports each linear layer's input (RegMean) and takes per-layer feed-forward
+/// (depth upscaling changes the count), reports each linear layer's input (RegMean), runs the mixture-of-experts layout of the MoE methods and takes per-layer feed-forward
 /// weights chosen from the layer's input (WEMoE: <see cref="MlpTensorNames"/>).
 /// </summary>
 public sealed class BertModel : ILinearInputModel, ILayerMlpModel
@@ -155,11 +155,16 @@ public sealed class BertModel : ILinearInputModel, ILayerMlpModel
         var attn = Lin(w, p + "attention.output.dense", context, observe);
         h = F.layer_norm(attn + h, norm, W(w, p + "attention.output.LayerNorm.weight"), W(w, p + "attention.output.LayerNorm.bias"), c.LayerNormEps);
         // The feed-forward weights: the layer's own, or ones chosen from its input (WEMoE), named as MlpTensorNames.
-        var (ffn, f) = mlpWeights?.Invoke(index, h) is IReadOnlyDictionary<string, Tensor> chosen ? (chosen, "") : (w, p);
-        var inter = F.gelu(Lin(ffn, f + "intermediate.dense", h, observe));              // BERT's exact (erf) GELU
-        var output = Lin(ffn, f + "output.dense", inter, observe);
+        // A mixture of experts (moe_upscaling / moe_merging) routes each token to its top experts' feed-forward blocks.
+        Tensor output;
+        if (mlpWeights?.Invoke(index, h) is IReadOnlyDictionary<string, Tensor> chosen) output = FeedForward(chosen, "", h, observe);
+        else if (w.ContainsKey(p + "mlp.gate.weight")) output = MixtureRouting.Mix(w, p + "mlp.", h, e => FeedForward(w, $"{p}mlp.experts.{e}.", h, null));
+        else output = FeedForward(w, p, h, observe);
         return F.layer_norm(output + h, norm, W(w, p + "output.LayerNorm.weight"), W(w, p + "output.LayerNorm.bias"), c.LayerNormEps);
     }
+
+    private static Tensor FeedForward(IReadOnlyDictionary<string, Tensor> w, string p, Tensor h, Action<string, Tensor>? observe) =>
+        Lin(w, p + "output.dense", F.gelu(Lin(w, p + "intermediate.dense", h, observe)), observe); // BERT's exact (erf) GELU
 
     private static Tensor Lin(IReadOnlyDictionary<string, Tensor> w, string name, Tensor x, Action<string, Tensor>? observe)
     {

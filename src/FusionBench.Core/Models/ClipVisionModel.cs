@@ -192,7 +192,7 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
         if (_mlpOverride?.Invoke(index, x) is IReadOnlyDictionary<string, Tensor> mlp)
             return h + Mlp(mlp, "mlp.", x);                                      // input-conditioned MLP (WEMoE)
         if (w.ContainsKey(p + "mlp.gate.weight"))
-            return h + MixtureOfExperts(w, p + "mlp.", x);
+            return h + MixtureRouting.Mix(w, p + "mlp.", x, e => Mlp(w, $"{p}mlp.experts.{e}.", x));
         return h + Mlp(w, p + "mlp.", x);
     }
 
@@ -201,37 +201,6 @@ public sealed class ClipVisionModel : ILinearInputModel, ILayerMlpModel
         x = Linear(w, p + "fc1", x);
         x = x * sigmoid(x * 1.702);                                              // CLIP's quick_gelu
         return Linear(w, p + "fc2", x);
-    }
-
-    /// <summary>
-    /// A sparse mixture-of-experts MLP (Mixtral-style routing): router logits from <c>gate</c>, the top
-    /// <c>num_experts_per_tok</c> experts per token, their softmax-normalised weights, and the weighted sum of those
-    /// experts' outputs. Every expert is computed densely, which is cheapest at this model size.
-    /// </summary>
-    private static Tensor MixtureOfExperts(IReadOnlyDictionary<string, Tensor> w, string p, Tensor x)
-    {
-        var gate = W(w, p + "gate.weight");
-        long experts = gate.shape[0];
-        long k = w.TryGetValue(p + "num_experts_per_tok", out var kt) ? kt.ToInt64() : 2;
-        k = Math.Clamp(k, 1, experts);
-        var routing = TopKRouting(F.linear(x, gate), k);                         // [N, T, E]
-        Tensor? y = null;
-        for (long e = 0; e < experts; e++)
-        {
-            var out_e = Mlp(w, $"{p}experts.{e}.", x) * routing.narrow(-1, e, 1);
-            y = y is null ? out_e : y + out_e;
-        }
-        return y!;
-    }
-
-    /// <summary>
-    /// Mixtral's routing of router logits [..., E]: the softmax over the experts, its top <paramref name="k"/> kept and
-    /// renormalised to sum to 1 (the softmax of the k largest logits), zero for the other experts.
-    /// </summary>
-    internal static Tensor TopKRouting(Tensor logits, long k)
-    {
-        var (top, idx) = logits.topk((int)k, dim: -1);
-        return zeros_like(logits).scatter(-1, idx, F.softmax(top, -1));
     }
 
     [ThreadStatic]

@@ -173,6 +173,42 @@ public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
         }
     }
 
+    [Fact]
+    public void MoeMethods_RunOnBert_IdenticalExpertsGiveTheDenseModel_MergingTakesEachExpertsFeedForward()
+    {
+        using var pretrained = TextModelZoo.LoadPretrained(minilm.Folder, layers: 2);
+        using var g = new Generator(11);
+        StateDict FineTune(string n)
+        {
+            var d = new StateDict(n);
+            foreach (var (name, t) in pretrained) d.Add(name, t + randn(t.shape, generator: g) * 0.01);
+            return d;
+        }
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"));
+        using var ids = encoder.EncodeBatch(Sentences);
+        using var pool = new TextPool(pretrained, new[] { FineTune("a"), FineTune("b") }, ids);
+        using var noGrad = no_grad();
+        var bert = pool.Architecture;
+
+        // Upcycling: every expert is the pretrained feed-forward block and the routing weights sum to 1.
+        using var up = new FusionBench.Core.Algorithms.Mixing.MoeUpscaling.MoeUpscalingAlgorithm(new() { NumExperts = 3, ExpertsPerToken = 2 }).Fuse(pool);
+        Assert.False(up.Weights.ContainsKey("encoder.layer.0.intermediate.dense.weight"));
+        Assert.True(up.Weights["encoder.layer.1.mlp.experts.2.output.dense.weight"].eq(pretrained["encoder.layer.1.output.dense.weight"]).all().ToBoolean());
+        Assert.Equal(new long[] { 3, 384 }, up.Weights["encoder.layer.0.mlp.gate.weight"].shape);
+        Assert.True(up.Weights["encoder.layer.0.output.LayerNorm.weight"].eq(pretrained["encoder.layer.0.output.LayerNorm.weight"]).all().ToBoolean()); // not part of the MLP
+        using var dense = bert.Forward(pretrained, ids);
+        using var mixed = bert.Forward(up.Weights, ids);
+        Assert.True((dense - mixed).abs().max().ToDouble() < 1e-4, $"max |diff| {(dense - mixed).abs().max().ToDouble():G3}");
+
+        // Merging: expert e is model e's feed-forward block, attention from the pretrained model; top-1 routing picks one expert per token.
+        using var merged = new FusionBench.Core.Algorithms.Mixing.MoeMerging.MoeMergingAlgorithm(new() { ExpertsPerToken = 1 }).Fuse(pool);
+        Assert.True(merged.Weights["encoder.layer.0.mlp.experts.1.intermediate.dense.bias"].eq(pool.GetModel("b").Read("encoder.layer.0.intermediate.dense.bias")).all().ToBoolean());
+        Assert.True(merged.Weights["encoder.layer.0.attention.self.query.weight"].eq(pretrained["encoder.layer.0.attention.self.query.weight"]).all().ToBoolean());
+        using var y = bert.Forward(merged.Weights, ids);
+        Assert.True((y - dense).abs().max().ToDouble() > 1e-4, "the experts are the fine-tuned blocks, not the pretrained one");
+        Assert.False(y.isnan().any().ToBoolean());
+    }
+
     /// <summary>Two fine-tuned BERTs with the same sentences as data and a fixed head per task.</summary>
     private sealed class TextPool(StateDict pretrained, StateDict[] models, Tensor inputs) : FusionBench.Core.ModelPools.IDataModelPool, IDisposable
     {

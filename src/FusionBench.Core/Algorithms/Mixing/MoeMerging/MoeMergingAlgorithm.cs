@@ -16,6 +16,6 @@ public sealed class MoeMergingAlgorithm(MoeMergingOptions options, ILogger<MoeMe
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return MixtureOfExpertsLayout.Build(plan.Pretrained!, plan.Models, Options.ExpertsPerToken, Options.Seed, Info.Name, context.CancellationToken);
+        return MixtureOfExpertsLayout.Build(plan.Pretrained!, plan.Models, Options.ExpertsPerToken, Options.Seed, Info.Name, modelPool, context.CancellationToken);
     }
 }

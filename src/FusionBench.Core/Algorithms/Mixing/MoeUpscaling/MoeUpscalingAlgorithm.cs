@@ -16,6 +16,6 @@ public sealed class MoeUpscalingAlgorithm(MoeUpscalingOptions options, ILogger<M
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
         var source = PoolRequirements.SingleModel(modelPool, Options.Model, Info.Name, preferPretrained: true);
-        return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, context.CancellationToken);
+        return MixtureOfExpertsLayout.Build(source, Enumerable.Repeat(source, Options.NumExperts).ToList(), Options.ExpertsPerToken, Options.Seed, Info.Name, modelPool, context.CancellationToken);
     }
 }
