@@ -5,8 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FusionBench.Cli.Experiments;
 using FusionBench.Core;
-using FusionBench.Suites.Data;
-using FusionBench.Suites.Image;
+using FusionBench.Core.ModelPools;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FusionBench.Cli.Commands;
@@ -29,7 +28,7 @@ internal static class BenchmarkCommand
         var data = SuiteLocations.DataOption();
         var zoo = SuiteLocations.ZooOption();
         var methods = new Option<string?>("--methods") { Description = "Comma-separated methods (default: FusionBench's 16)." };
-        var study = new Option<string>("--study") { Description = "clean, robustness (7 corruptions at severity 3) or generalization (fuse 6 tasks, evaluate 8).", DefaultValueFactory = _ => "clean" };
+        var study = new Option<string>("--study") { Description = "clean, robustness (image: 7 corruptions at severity 3; text: 5 corruptions at severities 1–5) or generalization (fuse 6 tasks, evaluate 8).", DefaultValueFactory = _ => "clean" };
         var output = new Option<string?>("--output") { Description = "Output folder (default: benchmark/SUITE-STUDY). Finished runs there are reused, so an interrupted benchmark resumes." };
         var steps = new Option<int>("--steps") { Description = "Training steps of AdaMerging and WEMoE (FusionBench uses 1000; the default keeps the benchmark short).", DefaultValueFactory = _ => 200 };
         var command = new Command("benchmark", "Run the baselines and the fusion methods on a suite and write results.json, results.md, report.html and plots.")
@@ -38,7 +37,7 @@ internal static class BenchmarkCommand
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
-            string suiteName = SuiteLocations.CheckImageSuite(parse.GetValue(suite), "benchmark");
+            string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite));
             string studyName = parse.GetValue(study)!;
             if (studyName is not ("clean" or "robustness" or "generalization"))
                 throw new CliException($"--study must be clean, robustness or generalization, got '{studyName}'.");
@@ -47,7 +46,7 @@ internal static class BenchmarkCommand
             var provider = services.GetRequiredService<IFusionAlgorithmProvider>();
             foreach (var name in list) provider.DescribeParameters(name); // unknown names fail before any work
             string outDir = parse.GetValue(output) ?? Path.Combine("benchmark", $"{suiteName}-{studyName}");
-            Run(context, services, suiteName, studyName, list, SuiteLocations.DataDirectory(parse.GetValue(data)),
+            Run(context, services, suiteName, studyName, list, SuiteLocations.DataDirectory(parse.GetValue(data), suiteName),
                 SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName), outDir, parse.GetValue(steps));
             return 0;
         }));
@@ -60,16 +59,17 @@ internal static class BenchmarkCommand
         var clock = Stopwatch.StartNew();
         var err = context.Error;
         var ct = context.CancellationToken;
-        SuiteLocations.EnsureZoo(dataDir, zooDir, suite, err, ct);
+        using var bench = BenchmarkSuites.Open(suite, study, dataDir, zooDir, err, ct);
         string runs = Path.Combine(outDir, "runs");
         Directory.CreateDirectory(runs);
         bool generalization = study == "generalization";
-        using var full = ImageSuiteModelPool.Open(zooDir, dataDir);
-        using var fusedPool = generalization ? ImageSuiteModelPool.Open(zooDir, dataDir, FineTuning.Full, ImageSuiteData.SeenTasks) : null;
-        var pool = fusedPool ?? full;
-        var corruptions = study == "robustness" ? ImageCorruptions.All : Array.Empty<ImageCorruption>();
+        var full = bench.Full;
+        var pool = bench.Fused;
+        var cells = bench.Robustness;
+        // A run is reused only if it was evaluated on the same robustness cells.
+        string CellsSignature = cells.Count == 0 ? "" : "|" + string.Join(",", cells.Select(c => c.Key));
         int layers;
-        using (var pre = LoadPretrained(full)) layers = full.Architecture.CountLayers(pre);
+        using (var pre = LoadPretrained(full)) layers = ((FusionBench.Core.Models.ILayerMlpModel)full.Architecture).CountLayers(pre);
         bool curves = study == "clean" && methods.Any(x => x is "task_arithmetic" or "ties_merging");
         double[] lambdas = curves ? Enumerable.Range(1, 10).Select(i => i / 10.0).ToArray() : Array.Empty<double>();
         var curveMethods = methods.Where(x => x is "task_arithmetic" or "ties_merging").ToList();
@@ -105,9 +105,9 @@ internal static class BenchmarkCommand
             return result;
         }
 
-        JsonObject Evaluate(Func<ImageClassificationTaskPool, TaskPoolReport> evaluate, IReadOnlyDictionary<string, object?> parameters, double wall, long? peak)
+        JsonObject Evaluate(Func<ITaskPoolWithBackbones, TaskPoolReport> evaluate, IReadOnlyDictionary<string, object?> parameters, double wall, long? peak)
         {
-            var clean = evaluate(full.CreateTaskPool());
+            var clean = evaluate(bench.TaskPool(null));
             var node = new JsonObject
             {
                 ["report"] = JsonNode.Parse(clean.ToJson()),
@@ -115,11 +115,10 @@ internal static class BenchmarkCommand
                 ["wall_time_seconds"] = wall,
                 ["peak_memory_bytes"] = peak,
             };
-            if (corruptions.Count > 0)
+            if (cells.Count > 0)
             {
                 var row = new JsonObject();
-                foreach (var c in corruptions)
-                    row[ImageCorruptions.Name(c)] = evaluate(full.CreateTaskPool(new ImageEvaluationOptions { Corruption = c, Severity = 3 })).Average.Accuracy;
+                foreach (var cell in cells) row[cell.Key] = evaluate(bench.TaskPool(cell)).Average.Accuracy;
                 node["robustness"] = row;
             }
             return node;
@@ -129,14 +128,14 @@ internal static class BenchmarkCommand
         using (var pre = LoadPretrained(full))
         {
             Progress("pretrained");
-            entries.Add(("pretrained", Cached("pretrained", $"pretrained|{study}", () => Evaluate(tp => tp.Evaluate(_ => pre, Info("pretrained")), new Dictionary<string, object?>(), 0, null))));
+            entries.Add(("pretrained", Cached("pretrained", $"pretrained|{study}" + CellsSignature, () => Evaluate(tp => tp.Evaluate(_ => pre, Info("pretrained"), ct), new Dictionary<string, object?>(), 0, null))));
         }
         {
             Progress("individual");
             var models = full.ModelNames.ToDictionary(n => n, n => StateDict.CopyFrom(full.GetModel(n)));
             try
             {
-                entries.Add(("individual", Cached("individual", $"individual|{study}", () => Evaluate(tp => tp.Evaluate(t => models[t], Info("individual")), new Dictionary<string, object?>(), 0, null))));
+                entries.Add(("individual", Cached("individual", $"individual|{study}" + CellsSignature, () => Evaluate(tp => tp.Evaluate(t => models[t], Info("individual"), ct), new Dictionary<string, object?>(), 0, null))));
             }
             finally
             {
@@ -147,7 +146,7 @@ internal static class BenchmarkCommand
         foreach (var method in methods)
         {
             var parameters = BenchmarkParameters(method, pool.ModelNames.Count, layers, steps);
-            string signature = $"{method}|{study}|" + string.Join(";", parameters.Select(p => $"{p.Key}={p.Value}"));
+            string signature = $"{method}|{study}|" + string.Join(";", parameters.Select(p => $"{p.Key}={p.Value}")) + CellsSignature;
             Progress(method);
             entries.Add((method, Cached(method, signature, () =>
             {
@@ -171,7 +170,7 @@ internal static class BenchmarkCommand
                 var node = Cached($"curve-{method}-{l}", $"{method}|{l}", () =>
                 {
                     using var result = provider.Create(method, new Dictionary<string, string> { ["scaling_factor"] = l }).Fuse(pool, CliApp.RunOptions(), ct);
-                    return new JsonObject { ["accuracy"] = full.CreateTaskPool().Evaluate(result, ct).Average.Accuracy };
+                    return new JsonObject { ["accuracy"] = bench.TaskPool(null).Evaluate(result, ct).Average.Accuracy };
                 });
                 points.Add((lambda, node["accuracy"]!.GetValue<double>()));
             }
@@ -184,12 +183,12 @@ internal static class BenchmarkCommand
         var robustness = entries.Where(e => e.Node["robustness"] is JsonObject).ToDictionary(e => e.Name,
             e => (IReadOnlyDictionary<string, double>)e.Node["robustness"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<double>()));
         BenchmarkReport.Write(outDir, suite, study, reportEntries, curveData.ToDictionary(k => k.Key, k => k.Value), robustness,
-            generalization ? ImageSuiteData.UnseenTasks : Array.Empty<string>(), clock.Elapsed.TotalSeconds);
+            bench.UnseenTasks, clock.Elapsed.TotalSeconds);
         context.Out.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.md")));
         context.Out.WriteLine($"Wrote {Path.Combine(outDir, "results.json")}, results.md, report.html and plots.");
     }
 
-    private static StateDict LoadPretrained(ImageSuiteModelPool pool) => StateDict.CopyFrom(pool.Pretrained!);
+    private static StateDict LoadPretrained(IModelPool pool) => StateDict.CopyFrom(pool.Pretrained!);
 
     private static Dictionary<string, object?> Info(string model) => new() { ["model"] = model };
 

@@ -4,6 +4,9 @@ using FusionBench.Core;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Suites.Data;
 using FusionBench.Suites.Image;
+using FusionBench.Suites.Text;
+using FusionBench.Core.ModelPools;
+using FusionBench.Cli.Experiments;
 using static TorchSharp.torch;
 
 namespace FusionBench.Cli.Commands;
@@ -21,7 +24,10 @@ internal static class EvaluateCommand
             Required = true,
         };
         var lora = new Option<bool>("--lora") { Description = "Use the LoRA fine-tuned models instead of the fully fine-tuned ones." };
-        var corruption = new Option<string?>("--corruption") { Description = $"Corrupt the test images: {string.Join(", ", ImageCorruptions.All.Select(ImageCorruptions.Name))}." };
+        var corruption = new Option<string?>("--corruption")
+        {
+            Description = $"Corrupt the test inputs: images {string.Join(", ", ImageCorruptions.All.Select(ImageCorruptions.Name))}; texts {string.Join(", ", TextCorruptions.All.Select(TextCorruptions.Name))}.",
+        };
         var severity = new Option<int>("--severity") { Description = "Corruption severity, 1–5.", DefaultValueFactory = _ => 3 };
         var report = new Option<string?>("--report") { Description = "Write the FusionBench-style report JSON to this file." };
         var command = new Command("evaluate", "Evaluate a model on every task of the suite (accuracy and loss per task, and the average).")
@@ -30,19 +36,41 @@ internal static class EvaluateCommand
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
-            string suiteName = SuiteLocations.CheckImageSuite(parse.GetValue(suite), "evaluate"); // an unknown suite fails before any work
-            string dataDir = SuiteLocations.DataDirectory(parse.GetValue(data));
+            string suiteName = SuiteLocations.CheckSuite(parse.GetValue(suite)); // an unknown suite fails before any work
+            bool text = SuiteLocations.IsText(suiteName);
+            string dataDir = SuiteLocations.DataDirectory(parse.GetValue(data), suiteName);
             string zooDir = SuiteLocations.ZooDirectory(parse.GetValue(zoo), suiteName);
-            var evaluation = new ImageEvaluationOptions { Severity = parse.GetValue(severity) };
-            if (parse.GetValue(corruption) is string c)
+            int level = parse.GetValue(severity);
+            string? corruptionName = parse.GetValue(corruption);
+            if (corruptionName is not null && level is < 1 or > 5) throw new CliException($"--severity must be 1–5, got {level}.");
+            if (text && parse.GetValue(lora)) throw new CliException($"suite '{suiteName}' has no LoRA models yet; leave out --lora.");
+            ImageCorruption? imageCorruption = null;
+            TextCorruption? textCorruption = null;
+            try
             {
-                try { evaluation = evaluation with { Corruption = ImageCorruptions.Parse(c) }; }
-                catch (ArgumentException e) { throw new CliException(e.Message); }
-                if (evaluation.Severity is < 1 or > 5) throw new CliException($"--severity must be 1–5, got {evaluation.Severity}.");
+                if (corruptionName is not null && text) textCorruption = TextCorruptions.Parse(corruptionName);
+                else if (corruptionName is not null) imageCorruption = ImageCorruptions.Parse(corruptionName);
             }
-            SuiteLocations.EnsureZoo(dataDir, zooDir, suiteName, context.Error, context.CancellationToken);
-            using var pool = ImageSuiteModelPool.Open(zooDir, dataDir, parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
-            var taskPool = pool.CreateTaskPool(evaluation);
+            catch (ArgumentException e) { throw new CliException(e.Message); }
+            IDataModelPool pool;
+            FusionBench.Cli.Experiments.ITaskPoolWithBackbones taskPool;
+            string fineTuning = "full";
+            if (text)
+            {
+                SuiteLocations.EnsureTextZoo(dataDir, zooDir, context.Error, context.CancellationToken);
+                var textPool = TextSuiteModelPool.Open(zooDir, dataDir);
+                pool = textPool;
+                taskPool = new BenchmarkSuites.TextTaskPool(textPool.CreateTaskPool(new TextEvaluationOptions { Corruption = textCorruption, Severity = level }));
+            }
+            else
+            {
+                SuiteLocations.EnsureZoo(dataDir, zooDir, suiteName, context.Error, context.CancellationToken);
+                var imagePool = ImageSuiteModelPool.Open(zooDir, dataDir, parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
+                pool = imagePool;
+                fineTuning = imagePool.FineTuning.ToString().ToLowerInvariant();
+                taskPool = new BenchmarkSuites.ImageTaskPool(imagePool.CreateTaskPool(new ImageEvaluationOptions { Corruption = imageCorruption, Severity = level }));
+            }
+            using var owned = (IDisposable)pool;
             string what = parse.GetValue(model)!;
             var loaded = new List<StateDict>();
             try
@@ -53,7 +81,7 @@ internal static class EvaluateCommand
                     loaded.Add(d);
                     return d;
                 }
-                var info = new Dictionary<string, object?> { ["model"] = what, ["suite"] = suiteName, ["fine_tuning"] = pool.FineTuning.ToString().ToLowerInvariant() };
+                var info = new Dictionary<string, object?> { ["model"] = what, ["suite"] = suiteName, ["fine_tuning"] = fineTuning };
                 TaskPoolReport result;
                 if (what == "pretrained")
                 {
@@ -75,7 +103,7 @@ internal static class EvaluateCommand
                     using var source = Checkpoint.Open(what);
                     var w = Load(source);
                     // Depth-upscaled and mixture-of-experts backbones have other layer tensors; the embeddings must match.
-                    foreach (var name in pool.Architecture.Parameters.Keys.Where(n => n.Contains(".embeddings.", StringComparison.Ordinal)))
+                    foreach (var name in pool.Architecture.Parameters.Keys.Where(n => n.StartsWith("embeddings.", StringComparison.Ordinal) || n.Contains(".embeddings.", StringComparison.Ordinal)))
                         if (!w.ContainsKey(name)) throw new CliException($"{what} is not a backbone of this suite: it has no tensor '{name}'.");
                     result = taskPool.Evaluate(_ => w, info, context.CancellationToken);
                 }

@@ -7,7 +7,7 @@ internal static class SuiteLocations
 {
     public static Option<string> SuiteOption() => new("--suite")
     {
-        Description = "The suite: image-tiny, image-small or text-minilm (text-minilm: zoo build and run, so far).",
+        Description = "The suite: image-tiny, image-small or text-minilm.",
         DefaultValueFactory = _ => "image-tiny",
     };
 
@@ -16,12 +16,6 @@ internal static class SuiteLocations
 
     /// <summary>Whether a (known) suite is the text suite.</summary>
     public static bool IsText(string suite) => suite == FusionBench.Suites.Text.TextModelZoo.SuiteName;
-
-    /// <summary>A known image suite; the text suite is a usage error for commands it does not support yet.</summary>
-    public static string CheckImageSuite(string? suite, string command) =>
-        IsText(CheckSuite(suite))
-            ? throw new CliUsageException($"suite '{suite}' supports only 'zoo build' and 'run' so far; '{command}' is not wired to the text suite yet.")
-            : suite!;
 
     /// <summary>The suite's name if the tool knows it; otherwise a usage error (exit code 2) naming the known suites.</summary>
     public static string CheckSuite(string? suite) =>
@@ -45,11 +39,19 @@ internal static class SuiteLocations
     /// </summary>
     public static void EnsureZoo(string dataDir, string zooDir, string suite, TextWriter progress, CancellationToken ct)
     {
-        CheckImageSuite(suite, "this command");
         if (FusionBench.Suites.Image.ImageZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Image.ImageModelZoo.ManifestFile)) is null)
             FusionBench.Suites.Image.ImageModelZoo.EnsureBuilt(dataDir, zooDir, FusionBench.Suites.Image.ImageZooOptions.ForSuite(suite), false,
                 new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), ct);
     }
+
+    /// <summary>
+    /// Makes sure a text zoo is at <paramref name="zooDir"/>: whatever zoo is there (a custom build included) is used as
+    /// is; only when none is, the suite's zoo is built.
+    /// </summary>
+    public static FusionBench.Suites.Text.TextZooManifest EnsureTextZoo(string dataDir, string zooDir, TextWriter progress, CancellationToken ct) =>
+        FusionBench.Suites.Text.TextZooManifest.TryLoad(Path.Combine(zooDir, FusionBench.Suites.Text.TextModelZoo.ManifestFile))
+        ?? FusionBench.Suites.Text.TextModelZoo.EnsureBuilt(dataDir, ModelsDirectory(), zooDir, new FusionBench.Suites.Text.TextZooOptions(),
+            progress: new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), cancellationToken: ct);
 
     /// <summary>Writes a report's JSON to <paramref name="path"/>, creating its folder, and says so.</summary>
     public static void WriteReport(string path, TaskPoolReport report, TextWriter output)

@@ -63,13 +63,22 @@ internal static class BenchmarkReport
             md.AppendLine($"| {e.Name} | " + string.Join(" | ", tasks.Select(t => P(e.Report.Tasks[t].Accuracy))) + $" | {P(e.Report.Average.Accuracy)} |");
         if (robustness.Count > 0)
         {
-            var corruptions = robustness.First().Value.Keys.ToList();
+            var (corruptions, severities, atSeverity) = RobustnessAxes(robustness);
             md.AppendLine();
-            md.AppendLine("Average accuracy (%) under each corruption (severity 3):");
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Average accuracy (%) under each corruption (severity {atSeverity}):"));
             md.AppendLine();
             md.AppendLine("| method | " + string.Join(" | ", corruptions) + " |");
             md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", corruptions.Count)));
-            foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + string.Join(" | ", corruptions.Select(c => P(row[c]))) + " |");
+            foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + string.Join(" | ", corruptions.Select(c => P(row[$"{c}@{atSeverity}"]))) + " |");
+            if (severities.Count > 1)
+            {
+                md.AppendLine();
+                md.AppendLine("Average accuracy (%) by severity, averaged over the corruptions:");
+                md.AppendLine();
+                md.AppendLine("| method | " + string.Join(" | ", severities.Select(v => $"severity {v}")) + " |");
+                md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", severities.Count)));
+                foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + string.Join(" | ", severities.Select(v => P(SeverityMean(row, corruptions, v)))) + " |");
+            }
         }
         if (spearman is { } sp)
         {
@@ -113,11 +122,11 @@ internal static class BenchmarkReport
         }
         if (robustness.Count > 0)
         {
-            var corruptions = robustness.First().Value.Keys.ToList();
+            var (corruptions, severities, atSeverity) = RobustnessAxes(robustness);
             var names = robustness.Keys.ToList();
             var grid = new double[names.Count, corruptions.Count];
             for (int i = 0; i < names.Count; i++)
-                for (int j = 0; j < corruptions.Count; j++) grid[i, j] = robustness[names[i]][corruptions[j]] * 100;
+                for (int j = 0; j < corruptions.Count; j++) grid[i, j] = robustness[names[i]][$"{corruptions[j]}@{atSeverity}"] * 100;
             var plt = new ScottPlot.Plot();
             var hm = plt.Add.Heatmap(grid);
             plt.Add.ColorBar(hm);
@@ -126,9 +135,24 @@ internal static class BenchmarkReport
             plt.Axes.Bottom.TickLabelStyle.Rotation = 30;
             plt.Axes.Bottom.MinimumSize = 120;
             plt.Axes.Left.MinimumSize = 170;
-            plt.Title($"{suite}: average accuracy (%) under corruption (severity 3)");
+            plt.Title(string.Create(CultureInfo.InvariantCulture, $"{suite}: average accuracy (%) under corruption (severity {atSeverity})"));
             plt.SavePng(Path.Combine(dir, "robustness_heatmap.png"), 1000, 700);
             pngs.Add(("robustness_heatmap.png", "Robustness: method × corruption"));
+            if (severities.Count > 1)
+            {
+                var curve = new ScottPlot.Plot();
+                foreach (var (m, row) in robustness)
+                {
+                    var sc = curve.Add.Scatter(severities.Select(v => (double)v).ToArray(), severities.Select(v => SeverityMean(row, corruptions, v) * 100).ToArray());
+                    sc.LegendText = m;
+                }
+                curve.ShowLegend(ScottPlot.Edge.Right);
+                curve.Title($"{suite}: average accuracy against corruption severity");
+                curve.XLabel("severity (mean over corruptions)");
+                curve.YLabel("average accuracy (%)");
+                curve.SavePng(Path.Combine(dir, "robustness_severity.png"), 1000, 600);
+                pngs.Add(("robustness_severity.png", "Robustness: accuracy against severity"));
+            }
         }
 
         // report.html
@@ -148,6 +172,18 @@ internal static class BenchmarkReport
         static string P(double a) => (a * 100).ToString("F1", CultureInfo.InvariantCulture);
         static string Enc(string s) => WebUtility.HtmlEncode(s);
     }
+
+    /// <summary>The corruptions and severities of the cells (keys <c>corruption@severity</c>) and the severity the per-corruption views show (3 if present).</summary>
+    private static (List<string> Corruptions, List<int> Severities, int At) RobustnessAxes(IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> robustness)
+    {
+        var keys = robustness.First().Value.Keys.Select(k => (Corruption: k[..k.LastIndexOf('@')], Severity: int.Parse(k[(k.LastIndexOf('@') + 1)..], CultureInfo.InvariantCulture))).ToList();
+        var severities = keys.Select(k => k.Severity).Distinct().Order().ToList();
+        int at = severities.Contains(3) ? 3 : severities[0];
+        return (keys.Where(k => k.Severity == at).Select(k => k.Corruption).Distinct().ToList(), severities, at);
+    }
+
+    private static double SeverityMean(IReadOnlyDictionary<string, double> row, IReadOnlyList<string> corruptions, int severity) =>
+        corruptions.Average(c => row[$"{c}@{severity}"]);
 
     /// <summary>Spearman's ρ between this run's average accuracies and FusionBench's, over the methods both have (≥ 3).</summary>
     public static (double Rho, IReadOnlyList<string> Methods)? Spearman(IReadOnlyList<Entry> entries)

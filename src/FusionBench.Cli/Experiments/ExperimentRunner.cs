@@ -37,8 +37,7 @@ internal static class ExperimentRunner
             string suite = config.Get("modelpool.suite")!;
             string dataDir = SuiteLocations.DataDirectory(config.Get("modelpool.data"), suite);
             string zooDir = SuiteLocations.ZooDirectory(config.Get("modelpool.zoo_dir"), suite);
-            FusionBench.Suites.Text.TextModelZoo.EnsureBuilt(dataDir, SuiteLocations.ModelsDirectory(), zooDir, new FusionBench.Suites.Text.TextZooOptions(),
-                progress: new SynchronousProgress<FusionProgress>(p => progress.WriteLine(p.ToString())), cancellationToken: ct);
+            SuiteLocations.EnsureTextZoo(dataDir, zooDir, progress, ct);
             pool = textPool = FusionBench.Suites.Text.TextSuiteModelPool.Open(zooDir, dataDir);
         }
         else

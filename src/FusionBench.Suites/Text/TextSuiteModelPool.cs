@@ -3,6 +3,7 @@ using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
 using FusionBench.Core.Models;
 using FusionBench.Core.TaskPools;
+using FusionBench.Suites.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -21,16 +22,17 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     private readonly Dictionary<string, Tensor> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (Tensor Train, Tensor Test, Tensor TestLabels)> _data = new(StringComparer.Ordinal);
 
-    private TextSuiteModelPool(TextZooManifest manifest, StateDict pretrained, IReadOnlyList<TextTask> tasks, string zoo)
+    private TextSuiteModelPool(TextZooManifest manifest, StateDict pretrained, IReadOnlyList<TextTask> tasks, string zoo, IReadOnlyList<string>? fused)
     {
         Manifest = manifest;
         _pretrained = pretrained;
         Tasks = tasks;
-        var encoder = new BertTextEncoder(Path.Combine(manifest.Pretrained, "vocab.txt"), manifest.Options.MaxLength);
+        var encoder = Encoder = new BertTextEncoder(Path.Combine(manifest.Pretrained, "vocab.txt"), manifest.Options.MaxLength);
+        // Heads and test data of every task (all are evaluated); fine-tuned models of the fused ones only.
         foreach (var t in manifest.Tasks)
         {
             var task = tasks.Single(x => x.Name == t.Name);
-            _models[t.Name] = new OverlaySource(pretrained, SafeTensorsFile.Open(TextModelZoo.ModelPath(zoo, t.Name)));
+            if (fused is null || fused.Contains(t.Name)) _models[t.Name] = new OverlaySource(pretrained, SafeTensorsFile.Open(TextModelZoo.ModelPath(zoo, t.Name)));
             using (var head = SafeTensorsFile.Open(TextModelZoo.HeadPath(zoo, t.Name))) _heads[t.Name] = head.Read("weight");
             _data[t.Name] = (encoder.EncodeBatch(task.Train.Texts.Take(t.TrainSize).ToList()),
                 encoder.EncodeBatch(task.Test.Texts.Take(t.TestSize).ToList()),
@@ -39,17 +41,24 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     }
 
     /// <summary>Opens a built text zoo with the suite's data.</summary>
+    /// <param name="zooDirectory">The zoo's folder.</param>
+    /// <param name="dataDirectory">The suite's data folder.</param>
+    /// <param name="tasks">The tasks whose models the pool holds and whose training data the data-driven methods use (the
+    /// generalization study fuses six); null for every task of the zoo. Its task pool evaluates every task either way.</param>
     /// <exception cref="FileNotFoundException">The zoo or its data is missing; the message says how to build it.</exception>
-    public static TextSuiteModelPool Open(string zooDirectory, string dataDirectory)
+    /// <exception cref="ArgumentException">A task the zoo does not hold.</exception>
+    public static TextSuiteModelPool Open(string zooDirectory, string dataDirectory, IReadOnlyList<string>? tasks = null)
     {
         var manifest = TextZooManifest.TryLoad(Path.Combine(zooDirectory, TextModelZoo.ManifestFile))
             ?? throw new FileNotFoundException($"No text zoo in {zooDirectory}: build it with 'fusionbench zoo build --suite {TextModelZoo.SuiteName}'.",
                 Path.Combine(zooDirectory, TextModelZoo.ManifestFile));
-        var tasks = TextSuiteData.Load(dataDirectory);
+        if (tasks?.Except(manifest.Tasks.Select(t => t.Name)).ToList() is { Count: > 0 } unknown)
+            throw new ArgumentException($"The text zoo has no task {string.Join(", ", unknown)} (tasks: {string.Join(", ", manifest.Tasks.Select(t => t.Name))}).", nameof(tasks));
+        var data = TextSuiteData.Load(dataDirectory);
         var pretrained = TextModelZoo.LoadPretrained(manifest.Pretrained, manifest.Options.Layers);
         try
         {
-            return new TextSuiteModelPool(manifest, pretrained, tasks, zooDirectory);
+            return new TextSuiteModelPool(manifest, pretrained, data, zooDirectory, tasks);
         }
         catch
         {
@@ -68,7 +77,7 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     public IWeightSource? Pretrained => _pretrained;
 
     /// <inheritdoc />
-    public IReadOnlyList<string> ModelNames => Manifest.Tasks.Select(t => t.Name).ToList();
+    public IReadOnlyList<string> ModelNames => Manifest.Tasks.Select(t => t.Name).Where(_models.ContainsKey).ToList();
 
     /// <inheritdoc />
     public IWeightSource GetModel(string name) => _models.TryGetValue(name, out var m) ? m
@@ -93,8 +102,11 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     public Tensor Logits(string task, Tensor features) =>
         TextPromptHeads.Logits(_heads.TryGetValue(task, out var h) ? h : throw new KeyNotFoundException($"No head for task '{task}'."), features);
 
-    /// <summary>The task pool that evaluates fused results on this pool's tasks.</summary>
-    public TextClassificationTaskPool CreateTaskPool() => new(this);
+    /// <summary>The tokenizer of the zoo's backbone.</summary>
+    public BertTextEncoder Encoder { get; }
+
+    /// <summary>The task pool that evaluates fused results on this pool's tasks, on clean or corrupted test texts.</summary>
+    public TextClassificationTaskPool CreateTaskPool(TextEvaluationOptions? options = null) => new(this, options ?? new TextEvaluationOptions());
 
     private (Tensor Train, Tensor Test, Tensor TestLabels) Data(string task) =>
         _data.TryGetValue(task, out var d) ? d : throw new KeyNotFoundException($"No data for task '{task}'.");
@@ -120,11 +132,36 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     }
 }
 
-/// <summary>Evaluates fused results on the text suite's test sets (accuracy and mean cross-entropy, FusionBench's report shape).</summary>
-public sealed class TextClassificationTaskPool(TextSuiteModelPool pool) : ITaskPool
+/// <summary>How the text task pool evaluates: clean or corrupted test texts.</summary>
+public sealed record TextEvaluationOptions
 {
+    /// <summary>A corruption applied to every test text (the robustness study), or null for clean test sets.</summary>
+    public TextCorruption? Corruption { get; init; }
+
+    /// <summary>The corruption's severity, 1–5. Default 3.</summary>
+    public int Severity { get; init; } = 3;
+
+    /// <summary>Seed of the corruption's random draws. Default 0.</summary>
+    public long Seed { get; init; }
+}
+
+/// <summary>Evaluates fused results on the text suite's test sets (accuracy and mean cross-entropy, FusionBench's report shape).</summary>
+public sealed class TextClassificationTaskPool : ITaskPool
+{
+    private readonly TextSuiteModelPool _pool;
+    private readonly TextEvaluationOptions _options;
+
+    /// <summary>Creates the task pool over <paramref name="pool"/>'s tasks and test sets (it borrows them).</summary>
+    public TextClassificationTaskPool(TextSuiteModelPool pool, TextEvaluationOptions options)
+    {
+        _pool = pool ?? throw new ArgumentNullException(nameof(pool));
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        if (options.Corruption is not null && options.Severity is < 1 or > 5)
+            throw new ArgumentOutOfRangeException(nameof(options), $"Severity must be 1–5, got {options.Severity}.");
+    }
+
     /// <inheritdoc />
-    public IReadOnlyList<string> TaskNames => pool.TaskNames;
+    public IReadOnlyList<string> TaskNames => _pool.Manifest.Tasks.Select(t => t.Name).ToList();
 
     /// <inheritdoc />
     public TaskPoolReport Evaluate(FusionResult fused, CancellationToken cancellationToken = default)
@@ -139,18 +176,34 @@ public sealed class TextClassificationTaskPool(TextSuiteModelPool pool) : ITaskP
     /// <summary>Evaluates with a backbone chosen per task (the individual baseline evaluates each task with its own model).</summary>
     public TaskPoolReport Evaluate(Func<string, IReadOnlyDictionary<string, Tensor>> backboneFor, IReadOnlyDictionary<string, object?> modelInfo,
         CancellationToken cancellationToken = default) =>
-        EvaluateEncoders(task => { var w = backboneFor(task); return x => pool.Architecture.Forward(w, x); }, modelInfo, cancellationToken);
+        EvaluateEncoders(task => { var w = backboneFor(task); return x => _pool.Architecture.Forward(w, x); }, modelInfo, cancellationToken);
 
     private TaskPoolReport EvaluateEncoders(Func<string, Func<Tensor, Tensor>> encoderFor, IReadOnlyDictionary<string, object?> modelInfo, CancellationToken ct)
     {
         var results = new Dictionary<string, TaskMetrics>();
-        int pad = ((BertModel)pool.Architecture).Config.PadTokenId;
-        foreach (var task in pool.TaskNames)
+        var info = new Dictionary<string, object?>(modelInfo);
+        if (_options.Corruption is TextCorruption c)
+        {
+            info["corruption"] = TextCorruptions.Name(c);
+            info["severity"] = _options.Severity;
+        }
+        int pad = _pool.Encoder.PadTokenId;
+        foreach (var t in _pool.Manifest.Tasks)
         {
             ct.ThrowIfCancellationRequested();
-            var encoder = encoderFor(task);
-            results[task] = TextEvaluation.Evaluate(x => pool.Logits(task, encoder(x)), pool.TestInputs(task), pool.TestLabels(task), pad);
+            var encoder = encoderFor(t.Name);
+            var logits = (Func<Tensor, Tensor>)(x => _pool.Logits(t.Name, encoder(x)));
+            if (_options.Corruption is TextCorruption corruption)
+            {
+                var texts = _pool.Tasks.Single(x => x.Name == t.Name).Test.Texts.Take(t.TestSize).ToList();
+                using var ids = _pool.Encoder.EncodeBatch(TextCorruptions.Apply(texts, corruption, _options.Severity, _options.Seed).ToList());
+                results[t.Name] = TextEvaluation.Evaluate(logits, ids, _pool.TestLabels(t.Name), pad);
+            }
+            else
+            {
+                results[t.Name] = TextEvaluation.Evaluate(logits, _pool.TestInputs(t.Name), _pool.TestLabels(t.Name), pad);
+            }
         }
-        return new TaskPoolReport(results, modelInfo);
+        return new TaskPoolReport(results, info);
     }
 }

@@ -133,16 +133,58 @@ public class CliTests
         Assert.False(Directory.Exists(dir.File("zoo")), "nothing is built for an unknown suite");
     }
 
-    [Theory]
-    [InlineData("evaluate", "--suite", "text-minilm", "--model", "pretrained")]
-    [InlineData("benchmark", "--suite", "text-minilm")]
-    public void TextSuite_OutsideZooBuild_IsAUsageErrorSayingSo(params string[] args)
+    [Fact]
+    public void TextSuite_EvaluateAndBenchmark_RunOnATinyTextZoo_WithTheRobustnessAndGeneralizationStudies()
     {
+        // A tiny text zoo (2-layer slice of the real all-MiniLM-L6-v2, three tasks, a few steps); the CLI uses it as is.
         using var dir = TestData.NewTempDir();
-        var (code, _, stderr) = Run(args.Concat(new[] { "--zoo-dir", dir.File("zoo") }).ToArray());
-        Assert.Equal(2, code);
-        Assert.Contains("supports only 'zoo build' and 'run' so far", stderr);
-        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        string data = Path.Combine(AppContext.BaseDirectory, "data", "text");
+        string zoo = dir.File("zoo");
+        FusionBench.Suites.Text.TextModelZoo.EnsureBuilt(data, dir.File("models"), zoo, new FusionBench.Suites.Text.TextZooOptions
+        {
+            Tasks = new[] { "fortune", "langid", "wn_verb" }, Layers = 2, TrainPerTask = 32, TestPerTask = 32,
+            FineTune = new() { Steps = 4, BatchSize = 8 },
+        });
+
+        var (code, stdout, stderr) = Run("evaluate", "--suite", "text-minilm", "--zoo-dir", zoo, "--model", "individual", "--corruption", "word_dropout", "--severity", "5",
+            "--report", dir.File("report.json"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("langid", stdout);
+        using (var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("report.json"))))
+        {
+            Assert.Equal("word_dropout", report.RootElement.GetProperty("model_info").GetProperty("corruption").GetString());
+            Assert.Equal(3, report.RootElement.EnumerateObject().Count(p => p.Name is not ("model_info" or "average")));
+        }
+        (code, _, stderr) = Run("evaluate", "--suite", "text-minilm", "--zoo-dir", zoo, "--model", "pretrained", "--corruption", "blur");
+        Assert.Equal(1, code);
+        Assert.Contains("keyboard_typo", stderr);
+
+        (code, stdout, stderr) = Run("benchmark", "--suite", "text-minilm", "--zoo-dir", zoo, "--methods", "simple_average,task_arithmetic,moe_upscaling",
+            "--study", "robustness", "--output", dir.File("robustness"));
+        Assert.True(code == 0, stderr);
+        using (var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("robustness"), "results.json"))))
+        {
+            var rob = results.RootElement.GetProperty("robustness");
+            Assert.Equal(new[] { "pretrained", "individual", "simple_average", "task_arithmetic", "moe_upscaling" }, rob.EnumerateObject().Select(p => p.Name));
+            var cells = rob.GetProperty("task_arithmetic").EnumerateObject().Select(p => p.Name).ToList();
+            Assert.Equal(20, cells.Count);                                           // 4 corruptions × 5 severities
+            Assert.Contains("keyboard_typo@1", cells);
+            Assert.Contains("word_dropout@5", cells);
+        }
+        Assert.True(File.Exists(Path.Combine(dir.File("robustness"), "robustness_severity.png")));
+        Assert.Contains("by severity", File.ReadAllText(Path.Combine(dir.File("robustness"), "results.md")));
+
+        (code, _, stderr) = Run("benchmark", "--suite", "text-minilm", "--zoo-dir", zoo, "--methods", "task_arithmetic",
+            "--study", "generalization", "--output", dir.File("generalization"));
+        Assert.True(code == 0, stderr);
+        using (var results = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("generalization"), "results.json"))))
+        {
+            var ta = results.RootElement.GetProperty("methods").GetProperty("task_arithmetic");
+            string fused = ta.GetProperty("model_info").GetProperty("fused_models").GetRawText();
+            Assert.True(fused.Contains("langid") && fused.Contains("wn_verb") && !fused.Contains("fortune"), fused);
+            Assert.True(ta.TryGetProperty("fortune", out _), "the unseen task is evaluated");
+        }
+        Assert.Contains("fortune*", File.ReadAllText(Path.Combine(dir.File("generalization"), "results.md")));
     }
 
     [Fact]

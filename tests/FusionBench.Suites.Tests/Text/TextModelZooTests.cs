@@ -62,6 +62,21 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
         }
         foreach (var d in own.Values) d.Dispose();
 
+        // Corrupted test sets: random casing is invisible to the uncased tokenizer (the same report, bit for bit);
+        // dropping 30 % of the words changes what the model sees.
+        var info = new Dictionary<string, object?> { ["model"] = "pretrained" };
+        var cased = pool.CreateTaskPool(new TextEvaluationOptions { Corruption = FusionBench.Suites.Data.TextCorruption.RandomCasing, Severity = 5 }).Evaluate(_ => pre, info);
+        var dropped = pool.CreateTaskPool(new TextEvaluationOptions { Corruption = FusionBench.Suites.Data.TextCorruption.WordDropout, Severity = 5 }).Evaluate(_ => pre, info);
+        Assert.Equal(zeroShot.Tasks.Values.Select(m => m.Loss), cased.Tasks.Values.Select(m => m.Loss));
+        Assert.NotEqual(zeroShot.Tasks.Values.Select(m => m.Loss), dropped.Tasks.Values.Select(m => m.Loss));
+        Assert.Equal("word_dropout", dropped.ModelInfo["corruption"]);
+
+        // The generalization study's pool fuses a subset; a task the zoo lacks is an error naming it.
+        using (var seen = TextSuiteModelPool.Open(dir.File("zoo"), Data, new[] { "langid" }))
+            Assert.Equal(new[] { "langid" }, seen.ModelNames);
+        var e = Assert.Throws<ArgumentException>(() => TextSuiteModelPool.Open(dir.File("zoo"), Data, new[] { "order" }));
+        Assert.Contains("order", e.Message);
+
         // Every data-driven method and an ensemble run on BERT and the text data, merging the backbone only.
         using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
         var provider = services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>();
