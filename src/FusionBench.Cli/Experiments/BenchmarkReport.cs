@@ -46,6 +46,9 @@ internal static class BenchmarkReport
                 new JsonArray(c.Value.Select(p => (JsonNode)new JsonObject { ["scaling_factor"] = p.Lambda, ["accuracy"] = p.Accuracy }).ToArray()))));
         if (robustness.Count > 0)
             root["robustness"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(robustness));
+        var fidelity = study == "clean" ? Fidelity(entries, curves, spearman) : new List<FidelityCheck>();
+        if (fidelity.Count > 0)
+            root["fidelity"] = new JsonArray(fidelity.Select(f => (JsonNode)new JsonObject { ["check"] = f.Check, ["holds"] = f.Holds, ["values"] = f.Values }).ToArray());
         if (spearman is { } s)
             root["spearman_vs_fusionbench_clip_vit_b32"] = new JsonObject { ["rho"] = s.Rho, ["methods"] = new JsonArray(s.Methods.Select(m => (JsonNode)m).ToArray()) };
         File.WriteAllText(Path.Combine(dir, "results.json"), root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
@@ -67,23 +70,37 @@ internal static class BenchmarkReport
             md.AppendLine();
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Average accuracy (%) under each corruption (severity {atSeverity}):"));
             md.AppendLine();
-            md.AppendLine("| method | " + string.Join(" | ", corruptions) + " |");
-            md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", corruptions.Count)));
-            foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + string.Join(" | ", corruptions.Select(c => P(row[$"{c}@{atSeverity}"]))) + " |");
+            // The clean reference on the grid's own texts, when the suite evaluates the grid on a subset.
+            string cleanKey = BenchmarkSuites.CleanCell + "@0";
+            bool hasClean = robustness.First().Value.ContainsKey(cleanKey);
+            string CleanHead() => hasClean ? "clean (same texts) | " : "";
+            string CleanCell(IReadOnlyDictionary<string, double> row) => hasClean ? P(row[cleanKey]) + " | " : "";
+            md.AppendLine("| method | " + CleanHead() + string.Join(" | ", corruptions) + " |");
+            md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", corruptions.Count + (hasClean ? 1 : 0))));
+            foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + CleanCell(row) + string.Join(" | ", corruptions.Select(c => P(row[$"{c}@{atSeverity}"]))) + " |");
             if (severities.Count > 1)
             {
                 md.AppendLine();
                 md.AppendLine("Average accuracy (%) by severity, averaged over the corruptions:");
                 md.AppendLine();
-                md.AppendLine("| method | " + string.Join(" | ", severities.Select(v => $"severity {v}")) + " |");
-                md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", severities.Count)));
-                foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + string.Join(" | ", severities.Select(v => P(SeverityMean(row, corruptions, v)))) + " |");
+                md.AppendLine("| method | " + CleanHead() + string.Join(" | ", severities.Select(v => $"severity {v}")) + " |");
+                md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---:|", severities.Count + (hasClean ? 1 : 0))));
+                foreach (var (m, row) in robustness) md.AppendLine($"| {m} | " + CleanCell(row) + string.Join(" | ", severities.Select(v => P(SeverityMean(row, corruptions, v)))) + " |");
             }
         }
         if (spearman is { } sp)
         {
             md.AppendLine();
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Spearman rank correlation with FusionBench's CLIP-ViT-B/32 ranking over {sp.Methods.Count} methods: ρ = {sp.Rho:F3}."));
+        }
+        if (fidelity.Count > 0)
+        {
+            md.AppendLine();
+            md.AppendLine("Fidelity to FusionBench's findings (average accuracy, %):");
+            md.AppendLine();
+            md.AppendLine("| check | holds | values |");
+            md.AppendLine("|---|---|---|");
+            foreach (var f in fidelity) md.AppendLine($"| {f.Check} | {(f.Holds ? "yes" : "**no**")} | {f.Values} |");
         }
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Total time {totalSeconds:F0} s."));
@@ -173,10 +190,54 @@ internal static class BenchmarkReport
         static string Enc(string s) => WebUtility.HtmlEncode(s);
     }
 
+    /// <summary>One of FusionBench's findings checked on this run.</summary>
+    public sealed record FidelityCheck(string Check, bool Holds, string Values);
+
+    /// <summary>
+    /// FusionBench's orderings on this run, each only when its methods ran: pretrained &lt; simple average ≤ task
+    /// arithmetic (at its default λ and at the sweep's best λ) ≤ TIES &lt; individual; Fisher and RegMean above simple
+    /// average, RegMean above Fisher (the best of the data-based merges); layer-wise AdaMerging ≥ task-wise; WEMoE
+    /// within 5 points of individual; Spearman ρ ≥ 0.8 against FusionBench's CLIP-ViT-B/32 averages.
+    /// </summary>
+    public static List<FidelityCheck> Fidelity(IReadOnlyList<Entry> entries, IReadOnlyDictionary<string, IReadOnlyList<(double Lambda, double Accuracy)>> curves,
+        (double Rho, IReadOnlyList<string> Methods)? spearman)
+    {
+        var acc = entries.ToDictionary(e => e.Name, e => e.Report.Average.Accuracy * 100);
+        if (curves.TryGetValue("task_arithmetic", out var ta) && ta.Count > 0)
+        {
+            var best = ta.MaxBy(p => p.Accuracy);
+            acc[string.Create(CultureInfo.InvariantCulture, $"task_arithmetic (best λ = {best.Lambda:0.0})")] = best.Accuracy * 100;
+        }
+        string bestTa = acc.Keys.FirstOrDefault(k => k.StartsWith("task_arithmetic (best", StringComparison.Ordinal)) ?? "";
+        var checks = new List<FidelityCheck>();
+        void Order(string a, string op, string b, double margin = 0)
+        {
+            if (!acc.TryGetValue(a, out double x) || !acc.TryGetValue(b, out double y)) return;
+            bool holds = op switch { "<" => x < y, "≤" => x <= y, _ => Math.Abs(x - y) <= margin };
+            string check = op == "within" ? string.Create(CultureInfo.InvariantCulture, $"{a} within {margin:0} points of {b}") : $"{a} {op} {b}";
+            checks.Add(new FidelityCheck(check, holds, string.Create(CultureInfo.InvariantCulture, $"{x:F1} vs {y:F1}")));
+        }
+        Order("pretrained", "<", "simple_average");
+        Order("simple_average", "≤", "task_arithmetic");
+        Order("simple_average", "≤", bestTa);
+        Order("task_arithmetic", "≤", "ties_merging");
+        Order(bestTa, "≤", "ties_merging");
+        Order("ties_merging", "<", "individual");
+        Order("simple_average", "<", "fisher_merging");
+        Order("simple_average", "<", "regmean");
+        Order("fisher_merging", "<", "regmean");
+        Order("task_wise_adamerging", "≤", "layer_wise_adamerging");
+        Order("weight_ensembling_moe", "within", "individual", 5);
+        if (spearman is { } sp)
+            checks.Add(new FidelityCheck($"Spearman ρ ≥ 0.8 against FusionBench's CLIP-ViT-B/32 over {sp.Methods.Count} methods", sp.Rho >= 0.8,
+                string.Create(CultureInfo.InvariantCulture, $"ρ = {sp.Rho:F3}")));
+        return checks;
+    }
+
     /// <summary>The corruptions and severities of the cells (keys <c>corruption@severity</c>) and the severity the per-corruption views show (3 if present).</summary>
     private static (List<string> Corruptions, List<int> Severities, int At) RobustnessAxes(IReadOnlyDictionary<string, IReadOnlyDictionary<string, double>> robustness)
     {
-        var keys = robustness.First().Value.Keys.Select(k => (Corruption: k[..k.LastIndexOf('@')], Severity: int.Parse(k[(k.LastIndexOf('@') + 1)..], CultureInfo.InvariantCulture))).ToList();
+        var keys = robustness.First().Value.Keys.Where(k => !k.StartsWith(BenchmarkSuites.CleanCell + "@", StringComparison.Ordinal)).Select(k => (Corruption: k[..k.LastIndexOf('@')], Severity: int.Parse(k[(k.LastIndexOf('@') + 1)..], CultureInfo.InvariantCulture))).ToList();
         var severities = keys.Select(k => k.Severity).Distinct().Order().ToList();
         int at = severities.Contains(3) ? 3 : severities[0];
         return (keys.Where(k => k.Severity == at).Select(k => k.Corruption).Distinct().ToList(), severities, at);

@@ -49,6 +49,12 @@ internal static class BenchmarkSuites
     /// <summary>The text suite's generalization split: two tasks left out of the fusion (see README).</summary>
     public static IReadOnlyList<string> TextUnseenTasks { get; } = new[] { "fortune", "debsec" };
 
+    /// <summary>The robustness cell of the uncorrupted reference (evaluated on the same texts as the corrupted cells).</summary>
+    public const string CleanCell = "clean";
+
+    /// <summary>Test texts per task of the text suite's robustness grid (the first ones; 8 × 100 texts per cell).</summary>
+    public const int RobustnessTexts = 100;
+
     /// <summary>Opens the suite's zoo (building it if none is there) for a study.</summary>
     public static IBenchmarkSuite Open(string suite, string study, string dataDir, string zooDir, TextWriter progress, CancellationToken ct)
     {
@@ -62,11 +68,18 @@ internal static class BenchmarkSuites
                 var fused = generalization ? TextSuiteModelPool.Open(zooDir, dataDir, full.ModelNames.Except(TextUnseenTasks).ToList()) : null;
                 // Random casing is left out: the uncased tokenizer lower-cases it away, so it equals the clean test
                 // set token for token (TextCorruptionTests proves it); evaluating it would only repeat the clean row.
+                // The grid (4 corruptions × 5 severities) evaluates each task's first RobustnessTexts test texts, with
+                // the clean accuracy on the same texts as its reference cell (clean@0).
                 var cells = study == "robustness"
-                    ? TextCorruptions.All.Where(c => c != TextCorruption.RandomCasing).SelectMany(c => Enumerable.Range(1, 5).Select(s => new RobustnessCell(TextCorruptions.Name(c), s))).ToList()
+                    ? new[] { new RobustnessCell(CleanCell, 0) }.Concat(TextCorruptions.All.Where(c => c != TextCorruption.RandomCasing)
+                        .SelectMany(c => Enumerable.Range(1, 5).Select(s => new RobustnessCell(TextCorruptions.Name(c), s)))).ToList()
                     : new List<RobustnessCell>();
                 return new Suite(full, fused, generalization ? TextUnseenTasks : Array.Empty<string>(), cells,
-                    cell => new TextTaskPool(full.CreateTaskPool(cell is null ? null : new TextEvaluationOptions { Corruption = TextCorruptions.Parse(cell.Corruption), Severity = cell.Severity })));
+                    cell => new TextTaskPool(full.CreateTaskPool(cell is null ? null : new TextEvaluationOptions
+                    {
+                        Corruption = cell.Corruption == CleanCell ? null : TextCorruptions.Parse(cell.Corruption), Severity = Math.Max(1, cell.Severity),
+                        TestPerTask = RobustnessTexts,
+                    })));
             }
             catch
             {

@@ -143,6 +143,9 @@ public sealed record TextEvaluationOptions
 
     /// <summary>Seed of the corruption's random draws. Default 0.</summary>
     public long Seed { get; init; }
+
+    /// <summary>Evaluate only each task's first N test texts (a cheaper robustness grid); 0 for all. Default 0.</summary>
+    public int TestPerTask { get; init; }
 }
 
 /// <summary>Evaluates fused results on the text suite's test sets (accuracy and mean cross-entropy, FusionBench's report shape).</summary>
@@ -158,6 +161,7 @@ public sealed class TextClassificationTaskPool : ITaskPool
         _options = options ?? throw new ArgumentNullException(nameof(options));
         if (options.Corruption is not null && options.Severity is < 1 or > 5)
             throw new ArgumentOutOfRangeException(nameof(options), $"Severity must be 1–5, got {options.Severity}.");
+        if (options.TestPerTask < 0) throw new ArgumentOutOfRangeException(nameof(options), $"TestPerTask must be ≥ 0, got {options.TestPerTask}.");
     }
 
     /// <inheritdoc />
@@ -187,21 +191,25 @@ public sealed class TextClassificationTaskPool : ITaskPool
             info["corruption"] = TextCorruptions.Name(c);
             info["severity"] = _options.Severity;
         }
+        if (_options.TestPerTask > 0) info["test_per_task"] = _options.TestPerTask;
         int pad = _pool.Encoder.PadTokenId;
         foreach (var t in _pool.Manifest.Tasks)
         {
             ct.ThrowIfCancellationRequested();
             var encoder = encoderFor(t.Name);
             var logits = (Func<Tensor, Tensor>)(x => _pool.Logits(t.Name, encoder(x)));
+            int n = _options.TestPerTask > 0 ? Math.Min(_options.TestPerTask, t.TestSize) : t.TestSize;
+            using var labels = _pool.TestLabels(t.Name).narrow(0, 0, n);
             if (_options.Corruption is TextCorruption corruption)
             {
-                var texts = _pool.Tasks.Single(x => x.Name == t.Name).Test.Texts.Take(t.TestSize).ToList();
+                var texts = _pool.Tasks.Single(x => x.Name == t.Name).Test.Texts.Take(n).ToList();
                 using var ids = _pool.Encoder.EncodeBatch(TextCorruptions.Apply(texts, corruption, _options.Severity, _options.Seed).ToList());
-                results[t.Name] = TextEvaluation.Evaluate(logits, ids, _pool.TestLabels(t.Name), pad);
+                results[t.Name] = TextEvaluation.Evaluate(logits, ids, labels, pad);
             }
             else
             {
-                results[t.Name] = TextEvaluation.Evaluate(logits, _pool.TestInputs(t.Name), _pool.TestLabels(t.Name), pad);
+                using var ids = _pool.TestInputs(t.Name).narrow(0, 0, n);
+                results[t.Name] = TextEvaluation.Evaluate(logits, ids, labels, pad);
             }
         }
         return new TaskPoolReport(results, info);

@@ -167,7 +167,10 @@ public class CliTests
             var rob = results.RootElement.GetProperty("robustness");
             Assert.Equal(new[] { "pretrained", "individual", "simple_average", "task_arithmetic", "moe_upscaling" }, rob.EnumerateObject().Select(p => p.Name));
             var cells = rob.GetProperty("task_arithmetic").EnumerateObject().Select(p => p.Name).ToList();
-            Assert.Equal(20, cells.Count);                                           // 4 corruptions × 5 severities
+            Assert.Equal(21, cells.Count);                                           // the clean reference + 4 corruptions × 5 severities
+            // The tiny zoo has fewer test texts than the grid's subset, so the clean reference is the clean average itself.
+            Assert.Equal(results.RootElement.GetProperty("methods").GetProperty("task_arithmetic").GetProperty("average").GetProperty("accuracy").GetDouble(),
+                rob.GetProperty("task_arithmetic").GetProperty("clean@0").GetDouble(), 12);
             Assert.Contains("keyboard_typo@1", cells);
             Assert.Contains("word_dropout@5", cells);
         }

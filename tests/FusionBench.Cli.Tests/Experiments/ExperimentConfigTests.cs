@@ -84,4 +84,21 @@ public class ExperimentConfigTests
         var reversed = entries.Select(e => e with { Report = new TaskPoolReport(new Dictionary<string, TaskMetrics> { ["t"] = new(1 - e.Report.Average.Accuracy, 0) }) }).ToList();
         Assert.Equal(-1.0, BenchmarkReport.Spearman(reversed)!.Value.Rho, 12);
     }
+
+    [Fact]
+    public void Fidelity_OnFusionBenchsOwnAverages_EveryOrderingHolds_AndASwappedPairFailsItsCheckOnly()
+    {
+        static BenchmarkReport.Entry E(string name, double acc) =>
+            new(name, new TaskPoolReport(new Dictionary<string, TaskMetrics> { ["t"] = new(acc / 100, 0) }), new Dictionary<string, object?>(), 0, null);
+        var entries = BenchmarkReport.FusionBenchClipVitB32.Select(kv => E(kv.Key, kv.Value)).ToList();
+        var curves = new Dictionary<string, IReadOnlyList<(double, double)>> { ["task_arithmetic"] = new[] { (0.1, 0.60), (0.3, 0.69), (0.5, 0.65) } };
+        var checks = BenchmarkReport.Fidelity(entries, curves, BenchmarkReport.Spearman(entries));
+        Assert.Equal(12, checks.Count);
+        Assert.All(checks, c => Assert.True(c.Holds, c.Check + ": " + c.Values));
+        Assert.Contains(checks, c => c.Check == "simple_average ≤ task_arithmetic (best λ = 0.3)" && c.Values == "66.5 vs 69.0");
+
+        var swapped = entries.Select(e => e.Name switch { "fisher_merging" => E(e.Name, 80.5), "regmean" => E(e.Name, 70.6), _ => e }).ToList();
+        var failed = BenchmarkReport.Fidelity(swapped, curves, null).Where(c => !c.Holds).Select(c => c.Check).ToList();
+        Assert.Equal(new[] { "fisher_merging < regmean" }, failed);
+    }
 }
