@@ -1,3 +1,4 @@
+using FusionBench.Suites;
 using System.CommandLine;
 using System.Globalization;
 using FusionBench.Core;
@@ -43,7 +44,6 @@ internal static class EvaluateCommand
             int level = parse.GetValue(severity);
             string? corruptionName = parse.GetValue(corruption);
             if (corruptionName is not null && level is < 1 or > 5) throw new CliException($"--severity must be 1–5, got {level}.");
-            if (text && parse.GetValue(lora)) throw new CliException($"suite '{suiteName}' has no LoRA models yet; leave out --lora.");
             ImageCorruption? imageCorruption = null;
             TextCorruption? textCorruption = null;
             try
@@ -58,8 +58,9 @@ internal static class EvaluateCommand
             if (text)
             {
                 SuiteLocations.EnsureTextZoo(dataDir, zooDir, context.Error, context.CancellationToken);
-                var textPool = TextSuiteModelPool.Open(zooDir, dataDir);
+                var textPool = TextSuiteModelPool.Open(zooDir, dataDir, fineTuning: parse.GetValue(lora) ? FineTuning.Lora : FineTuning.Full);
                 pool = textPool;
+                fineTuning = textPool.FineTuning.ToString().ToLowerInvariant();
                 taskPool = new BenchmarkSuites.TextTaskPool(textPool.CreateTaskPool(new TextEvaluationOptions { Corruption = textCorruption, Severity = level }));
             }
             else

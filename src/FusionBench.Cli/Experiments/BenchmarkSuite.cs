@@ -1,3 +1,4 @@
+using FusionBench.Suites;
 using FusionBench.Cli.Commands;
 using FusionBench.Core;
 using FusionBench.Core.ModelPools;

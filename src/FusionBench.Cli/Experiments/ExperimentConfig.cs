@@ -12,8 +12,11 @@ namespace FusionBench.Cli.Experiments;
 /// </summary>
 internal sealed class ExperimentConfig
 {
-    public static readonly IReadOnlyList<string> ModelPoolKeys = new[] { "suite", "fine_tuning", "tasks", "zoo_dir", "data", "pretrained", "models" };
-    public static readonly IReadOnlyList<string> TaskPoolKeys = new[] { "corruption", "severity", "seed", "batch_size" };
+    public static readonly IReadOnlyList<string> ModelPoolKeys = new[] { "suite", "fine_tuning", "tasks", "zoo_dir", "data", "pretrained", "models", "train_datasets", "heads", "max_length", "_target_" };
+    public static readonly IReadOnlyList<string> TaskPoolKeys = new[] { "corruption", "severity", "seed", "batch_size", "test_datasets", "_target_" };
+
+    /// <summary>Keys that are maps by task (or model) name: <c>modelpool.models.NAME</c>, …</summary>
+    private static readonly IReadOnlyList<string> MapKeys = new[] { "models", "train_datasets", "heads", "test_datasets" };
     public static readonly IReadOnlyList<string> OutputKeys = new[] { "save_weights" };
 
     public ExperimentConfig(IReadOnlyDictionary<string, string> values) => Values = values;
@@ -102,8 +105,8 @@ internal sealed class ExperimentConfig
             bool ok = section switch
             {
                 "method" => parts.Length == 2,
-                "modelpool" => ModelPoolKeys.Contains(sub) && (sub == "models" ? parts.Length == 3 : parts.Length == 2),
-                "taskpool" => TaskPoolKeys.Contains(sub) && parts.Length == 2,
+                "modelpool" => ModelPoolKeys.Contains(sub) && parts.Length == (MapKeys.Contains(sub) ? 3 : 2),
+                "taskpool" => TaskPoolKeys.Contains(sub) && parts.Length == (MapKeys.Contains(sub) ? 3 : 2),
                 "output" => OutputKeys.Contains(sub) && parts.Length == 2,
                 _ => false,
             };
@@ -117,6 +120,10 @@ internal sealed class ExperimentConfig
             };
             throw new CliException($"Unknown key '{key}' in {where}. Allowed: {allowed}.");
         }
+        // FusionBench's class names are accepted as documentation of where a config came from; anything else is an error.
+        foreach (var (section, package) in new[] { ("modelpool", "fusion_bench.modelpool."), ("taskpool", "fusion_bench.taskpool.") })
+            if (Values.TryGetValue(section + "._target_", out var target) && !target.StartsWith(package, StringComparison.Ordinal))
+                throw new CliException($"{section}._target_ '{target}' in {where} is not a FusionBench {section} class ({package}…).");
         if (Values.TryGetValue("taskpool.severity", out var s) && (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int sev) || sev is < 1 or > 5))
             throw new CliException($"taskpool.severity must be an integer 1–5, got '{s}'.");
         if (Values.TryGetValue("modelpool.fine_tuning", out var f) && f is not ("full" or "lora"))

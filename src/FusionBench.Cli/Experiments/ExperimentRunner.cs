@@ -1,3 +1,4 @@
+using FusionBench.Suites;
 using System.Globalization;
 using System.Text.Json;
 using FusionBench.Cli.Commands;
@@ -25,9 +26,27 @@ internal static class ExperimentRunner
         ImageSuiteModelPool? suitePool = null;
         FusionBench.Suites.Text.TextSuiteModelPool? textPool = null;
         ModelPool? checkpointPool = null;
-        if (config.Get("modelpool.pretrained") is string pretrained)
+        FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModelPool? hfPool = null;
+        // FusionBench names the pretrained model "_pretrained_" among the models; "pretrained" is this project's key.
+        string? pretrainedPath = config.Get("modelpool.pretrained") ?? config.Get("modelpool.models._pretrained_");
+        bool hasData = config.Values.Keys.Any(k => k.StartsWith("modelpool.train_datasets.", StringComparison.Ordinal) || k.StartsWith("taskpool.test_datasets.", StringComparison.Ordinal));
+        if (pretrainedPath is not null && hasData)
         {
-            var models = config.Values.Where(kv => kv.Key.StartsWith("modelpool.models.", StringComparison.Ordinal))
+            Dictionary<string, string> Map(string prefix) => config.Values.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            var models = Map("modelpool.models.").Where(kv => kv.Key != "_pretrained_").ToList();
+            if (models.Count == 0) throw new CliException("The model pool names no fine-tuned model (modelpool.models).");
+            pool = hfPool = FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModelPool.Open(new FusionBench.Core.ModelPools.HuggingFace.HuggingFacePoolOptions
+            {
+                Pretrained = pretrainedPath, Models = models, TrainData = Map("modelpool.train_datasets."), TestData = Map("taskpool.test_datasets."),
+                Heads = Map("modelpool.heads."),
+                MaxLength = config.Get("modelpool.max_length") is string ml && int.TryParse(ml, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
+                    : config.Get("modelpool.max_length") is null ? 128 : throw new CliException($"modelpool.max_length must be a positive integer, got '{config.Get("modelpool.max_length")}'."),
+            });
+        }
+        else if (pretrainedPath is string pretrained)
+        {
+            var models = config.Values.Where(kv => kv.Key.StartsWith("modelpool.models.", StringComparison.Ordinal) && kv.Key != "modelpool.models._pretrained_")
                 .Select(kv => new KeyValuePair<string, string>(kv.Key["modelpool.models.".Length..], kv.Value)).ToList();
             if (models.Count == 0) throw new CliException("modelpool.pretrained is set but modelpool.models names no fine-tuned checkpoint.");
             pool = checkpointPool = ModelPool.FromCheckpoints(pretrained, models);
@@ -38,7 +57,8 @@ internal static class ExperimentRunner
             string dataDir = SuiteLocations.DataDirectory(config.Get("modelpool.data"), suite);
             string zooDir = SuiteLocations.ZooDirectory(config.Get("modelpool.zoo_dir"), suite);
             SuiteLocations.EnsureTextZoo(dataDir, zooDir, progress, ct);
-            pool = textPool = FusionBench.Suites.Text.TextSuiteModelPool.Open(zooDir, dataDir);
+            pool = textPool = FusionBench.Suites.Text.TextSuiteModelPool.Open(zooDir, dataDir,
+                fineTuning: config.Get("modelpool.fine_tuning") == "lora" ? FineTuning.Lora : FineTuning.Full);
         }
         else
         {
@@ -79,7 +99,20 @@ internal static class ExperimentRunner
                     var evaluated = textPool.CreateTaskPool().Evaluate(result, ct);
                     var info = new Dictionary<string, object?>(evaluated.ModelInfo)
                     {
+                        ["suite"] = FusionBench.Suites.Text.TextModelZoo.SuiteName,
+                        ["fine_tuning"] = textPool.FineTuning.ToString().ToLowerInvariant(),
                         ["fused_models"] = textPool.ModelNames.ToList(),
+                        ["wall_time_seconds"] = result.WallTime.TotalSeconds,
+                        ["peak_memory_bytes"] = result.PeakMemoryBytes,
+                    };
+                    report = new TaskPoolReport(evaluated.Tasks, info);
+                }
+                if (hfPool is not null && hfPool.CreateTaskPool().TaskNames.Count > 0)
+                {
+                    var evaluated = hfPool.CreateTaskPool().Evaluate(result, ct);
+                    var info = new Dictionary<string, object?>(evaluated.ModelInfo)
+                    {
+                        ["fused_models"] = hfPool.ModelNames.ToList(),
                         ["wall_time_seconds"] = result.WallTime.TotalSeconds,
                         ["peak_memory_bytes"] = result.PeakMemoryBytes,
                     };
@@ -90,7 +123,7 @@ internal static class ExperimentRunner
                     Directory.CreateDirectory(runDirectory);
                     File.WriteAllText(Path.Combine(runDirectory, "config.yaml"), config.ToYaml());
                     if (report is not null) File.WriteAllText(Path.Combine(runDirectory, "report.json"), report.ToJson());
-                    bool save = config.Get("output.save_weights") == "true" || checkpointPool is not null;
+                    bool save = config.Get("output.save_weights") == "true" || checkpointPool is not null || hfPool is not null;
                     if (save && result.HasWeights) Checkpoint.Save(result.Weights, Path.Combine(runDirectory, "merged.safetensors"), cancellationToken: ct);
                 }
                 return new ExperimentOutcome(report, result.Method.Name, result.Parameters, result.WallTime.TotalSeconds, result.PeakMemoryBytes);
@@ -101,6 +134,7 @@ internal static class ExperimentRunner
             suitePool?.Dispose();
             textPool?.Dispose();
             checkpointPool?.Dispose();
+            hfPool?.Dispose();
         }
     }
 

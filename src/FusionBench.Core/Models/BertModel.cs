@@ -53,7 +53,7 @@ public sealed class BertModel : ILinearInputModel, ILayerMlpModel
         ArgumentNullException.ThrowIfNull(mlpWeights);
         using var scope = NewDisposeScope();
         var hidden = LastHiddenState(weights, input, null, mlpWeights);
-        return Pool(hidden, input).MoveToOuterDisposeScope();
+        return Pool(weights, hidden, input, null).MoveToOuterDisposeScope();
     }
 
     private static readonly string[] Linear = { "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense" };
@@ -98,12 +98,16 @@ public sealed class BertModel : ILinearInputModel, ILayerMlpModel
     {
         using var scope = NewDisposeScope();
         var hidden = LastHiddenState(weights, input, observeLinearInput);
-        return Pool(hidden, input).MoveToOuterDisposeScope();
+        return Pool(weights, hidden, input, observeLinearInput).MoveToOuterDisposeScope();
     }
 
-    /// <summary>sentence-transformers' mean pooling: the average of the hidden states of the real (unpadded) tokens.</summary>
-    private Tensor Pool(Tensor hidden, Tensor inputIds)
+    /// <summary>
+    /// sentence-transformers' mean pooling (the average of the hidden states of the real, unpadded tokens), or BERT's
+    /// pooler on the first token (<see cref="BertPooling.Pooler"/>), whose dense layer RegMean sees too.
+    /// </summary>
+    private Tensor Pool(IReadOnlyDictionary<string, Tensor> w, Tensor hidden, Tensor inputIds, Action<string, Tensor>? observe)
     {
+        if (Config.Pooling == BertPooling.Pooler) return Lin(w, "pooler.dense", hidden.select(1, 0), observe).tanh();
         var m = inputIds.ne(Config.PadTokenId).unsqueeze(-1).to(hidden.dtype);
         return (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9);
     }

@@ -10,16 +10,6 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace FusionBench.Suites.Image;
 
-/// <summary>Which fine-tuned models a pool takes from the zoo.</summary>
-public enum FineTuning
-{
-    /// <summary>Full fine-tuning: every backbone weight trained (heads frozen).</summary>
-    Full,
-
-    /// <summary>LoRA: rank-r adapters on the attention projections, merged into full weights.</summary>
-    Lora,
-}
-
 /// <summary>
 /// Builds, caches and locates the image suite's model zoo: a backbone pretrained on a task that is not one of the
 /// eight, a head per task fitted on its frozen features, and per task one fully fine-tuned and one LoRA model

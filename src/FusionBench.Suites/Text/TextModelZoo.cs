@@ -1,3 +1,4 @@
+using FusionBench.Core.TaskPools;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -32,6 +33,12 @@ public sealed record TextZooOptions
 
     /// <summary>Layers of the backbone to keep (a slice of the real weights, for tests); 0 for all. Default 0.</summary>
     public int Layers { get; init; }
+
+    /// <summary>
+    /// LoRA fine-tunes to build next to the full ones, or null for none (the default). A zoo built without them gets
+    /// them added in place, its full models kept.
+    /// </summary>
+    public TextLoraOptions? Lora { get; init; }
 
     /// <summary>Value equality over the option values, so a cached zoo is reused only with the same options.</summary>
     public bool Equals(TextZooOptions? other) => other is not null && JsonSerializer.Serialize(this) == JsonSerializer.Serialize(other);
@@ -90,6 +97,12 @@ public sealed class TextZooTask
 
     /// <summary>Seconds of its fine-tune.</summary>
     [JsonPropertyName("fine_tune_seconds")] public double FineTuneSeconds { get; init; }
+
+    /// <summary>Test accuracy of the LoRA fine-tune with the same head (null when not built).</summary>
+    [JsonPropertyName("lora_accuracy")] public double? LoraAccuracy { get; init; }
+
+    /// <summary>Seconds of its LoRA fine-tune (null when not built).</summary>
+    [JsonPropertyName("lora_fine_tune_seconds")] public double? LoraFineTuneSeconds { get; init; }
 }
 
 /// <summary>
@@ -112,20 +125,99 @@ public static class TextModelZoo
     /// <summary>A task's fine-tuned tensors.</summary>
     public static string ModelPath(string zoo, string task) => Path.Combine(zoo, "full", task + ".safetensors");
 
+    /// <summary>A task's LoRA adapter: a PEFT folder (<c>adapter_config.json</c>, <c>adapter_model.safetensors</c>).</summary>
+    public static string LoraPath(string zoo, string task) => Path.Combine(zoo, "lora", task);
+
+    /// <summary>Whether a zoo holds complete LoRA adapters built with <paramref name="lora"/>.</summary>
+    public static bool HasLora(TextZooManifest manifest, string zoo, TextLoraOptions? lora = null) =>
+        manifest.Options.Lora is { } built && (lora is null || Same(built, lora))
+        && manifest.Tasks.All(t => t.LoraAccuracy.HasValue && File.Exists(Path.Combine(LoraPath(zoo, t.Name), "adapter_model.safetensors")));
+
+    private static bool Same(TextLoraOptions a, TextLoraOptions b) => JsonSerializer.Serialize(a) == JsonSerializer.Serialize(b);
+
     /// <summary>Returns the cached zoo if built with the same options and complete; otherwise builds it.</summary>
     public static TextZooManifest EnsureBuilt(string dataDirectory, string modelsDirectory, string zooDirectory, TextZooOptions options,
         bool force = false, IProgress<FusionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         var existing = TextZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
-        if (!force && existing is not null && existing.Options.Equals(options)
+        if (!force && existing is not null && (existing.Options with { Lora = null }).Equals(options with { Lora = null })
             && existing.Tasks.All(t => File.Exists(HeadPath(zooDirectory, t.Name)) && File.Exists(ModelPath(zooDirectory, t.Name))))
         {
-            progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
-            return existing;
+            if (options.Lora is null || HasLora(existing, zooDirectory, options.Lora))
+            {
+                progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
+                return existing;
+            }
+            progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"adding LoRA fine-tunes to the cached zoo in {zooDirectory}"));
+            return AddLora(dataDirectory, zooDirectory, existing, options.Lora, progress, cancellationToken);
         }
-        return AtomicFolder.Write(zooDirectory, building => Build(dataDirectory, modelsDirectory, building, options, progress, cancellationToken));
+        return AtomicFolder.Write(zooDirectory, building =>
+        {
+            var built = Build(dataDirectory, modelsDirectory, building, options with { Lora = null }, progress, cancellationToken);
+            return options.Lora is null ? built : AddLora(dataDirectory, building, built, options.Lora, progress, cancellationToken);
+        });
     }
+
+    /// <summary>
+    /// Fine-tunes a LoRA adapter per task of a built zoo and records it in the manifest. Each adapter folder is written
+    /// atomically and the manifest last (atomically), so an interrupted run leaves the zoo as it was.
+    /// </summary>
+    private static TextZooManifest AddLora(string dataDirectory, string zoo, TextZooManifest m, TextLoraOptions lora, IProgress<FusionProgress>? progress, CancellationToken ct)
+    {
+        var clockTotal = Stopwatch.StartNew();
+        var o = m.Options;
+        var tasks = TextSuiteData.Load(dataDirectory);
+        var model = new BertModel(BertConfig.MiniLmL6);
+        var encoder = new BertTextEncoder(Path.Combine(m.Pretrained, "vocab.txt"), o.MaxLength);
+        using var pretrained = LoadPretrained(m.Pretrained, o.Layers);
+        var records = new List<TextZooTask>();
+        double seconds = 0;
+        foreach (var record in m.Tasks)
+        {
+            ct.ThrowIfCancellationRequested();
+            var task = tasks.Single(t => t.Name == record.Name);
+            using var headFile = SafeTensorsFile.Open(HeadPath(zoo, task.Name));
+            using var head = headFile.Read("weight");
+            var clock = Stopwatch.StartNew();
+            var stepProgress = progress is null ? null : new Prefixed(progress, $"fine-tuning {task.Name} (LoRA r={lora.Rank})");
+            using var adapters = TextFineTuning.FineTuneLora(model, pretrained, head, encoder, Take(task.Train, record.TrainSize), o.FineTune, lora, stepProgress, ct);
+            double elapsed = clock.Elapsed.TotalSeconds;
+            seconds += elapsed;
+            AtomicFolder.Write(LoraPath(zoo, task.Name), folder =>
+            {
+                Checkpoint.Save(adapters, Path.Combine(folder, "adapter_model.safetensors"));
+                File.WriteAllText(Path.Combine(folder, "adapter_config.json"), PeftConfig(lora));
+                return 0;
+            });
+            using var merged = TextFineTuning.MergeLora(pretrained, adapters, lora);
+            var weights = new Dictionary<string, Tensor>(pretrained, StringComparer.Ordinal);
+            foreach (var name in merged.TensorNames) weights[name] = merged[name];
+            double accuracy = Accuracy(model, weights, head, encoder, Take(task.Test, record.TestSize));
+            records.Add(new TextZooTask
+            {
+                Name = record.Name, NumClasses = record.NumClasses, TrainSize = record.TrainSize, TestSize = record.TestSize,
+                PretrainedAccuracy = record.PretrainedAccuracy, FullAccuracy = record.FullAccuracy, FineTuneSeconds = record.FineTuneSeconds,
+                LoraAccuracy = accuracy, LoraFineTuneSeconds = elapsed,
+            });
+            progress?.Report(new FusionProgress($"fine-tuning {task.Name} (LoRA)", 0, 0, clock.Elapsed,
+                string.Create(CultureInfo.InvariantCulture, $"done, zero-shot {record.PretrainedAccuracy:P1}, LoRA {accuracy:P1} (full {record.FullAccuracy:P1})")));
+        }
+        var secondsByStage = new Dictionary<string, double>(m.Seconds) { ["lora_fine_tuning"] = seconds, ["lora_total"] = clockTotal.Elapsed.TotalSeconds };
+        var manifest = new TextZooManifest { Suite = m.Suite, Options = o with { Lora = lora }, Pretrained = m.Pretrained, Tasks = records, Seconds = secondsByStage };
+        string path = Path.Combine(zoo, ManifestFile), temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(manifest, new JsonSerializerOptions { WriteIndented = true }));
+        File.Move(temporary, path, overwrite: true);
+        return manifest;
+    }
+
+    /// <summary>PEFT's <c>adapter_config.json</c> for an adapter of all-MiniLM-L6-v2.</summary>
+    private static string PeftConfig(TextLoraOptions lora) => JsonSerializer.Serialize(new Dictionary<string, object?>
+    {
+        ["peft_type"] = "LORA", ["task_type"] = "FEATURE_EXTRACTION", ["base_model_name_or_path"] = "sentence-transformers/all-MiniLM-L6-v2",
+        ["r"] = lora.Rank, ["lora_alpha"] = lora.Alpha, ["target_modules"] = lora.TargetModules, ["lora_dropout"] = 0.0, ["bias"] = "none",
+        ["fan_in_fan_out"] = false, ["use_rslora"] = false, ["inference_mode"] = true,
+    }, new JsonSerializerOptions { WriteIndented = true });
 
     /// <summary>The pretrained weights of the zoo's backbone (all layers, or the first <see cref="TextZooOptions.Layers"/>).</summary>
     public static StateDict LoadPretrained(string minilmFolder, int layers)
@@ -191,12 +283,12 @@ public static class TextModelZoo
     private static TextSplit Take(TextSplit s, int n) =>
         n <= 0 || n >= s.Count ? s : new TextSplit(s.Texts.Take(n).ToList(), s.Labels.Take(n).ToList());
 
-    /// <summary>Test accuracy with a head (<see cref="TextEvaluation"/>, as the task pool measures it).</summary>
+    /// <summary>Test accuracy with a head (<see cref="TextClassificationEvaluation"/>, as the task pool measures it).</summary>
     internal static double Accuracy(BertModel model, IReadOnlyDictionary<string, Tensor> weights, Tensor head, BertTextEncoder encoder, TextSplit split)
     {
         using var ids = encoder.EncodeBatch(split.Texts);
         using var labels = tensor(split.Labels.Select(l => (long)l).ToArray());
-        return TextEvaluation.Evaluate(x => TextPromptHeads.Logits(head, model.Forward(weights, x)), ids, labels, encoder.PadTokenId).Accuracy;
+        return TextClassificationEvaluation.Evaluate(x => TextPromptHeads.Logits(head, model.Forward(weights, x)), ids, labels, encoder.PadTokenId).Accuracy;
     }
 
     private sealed class Prefixed(IProgress<FusionProgress> inner, string operation) : IProgress<FusionProgress>

@@ -22,9 +22,10 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     private readonly Dictionary<string, Tensor> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (Tensor Train, Tensor Test, Tensor TestLabels)> _data = new(StringComparer.Ordinal);
 
-    private TextSuiteModelPool(TextZooManifest manifest, StateDict pretrained, IReadOnlyList<TextTask> tasks, string zoo, IReadOnlyList<string>? fused)
+    private TextSuiteModelPool(TextZooManifest manifest, StateDict pretrained, IReadOnlyList<TextTask> tasks, string zoo, IReadOnlyList<string>? fused, FineTuning fineTuning)
     {
         Manifest = manifest;
+        FineTuning = fineTuning;
         _pretrained = pretrained;
         Tasks = tasks;
         var encoder = Encoder = new BertTextEncoder(Path.Combine(manifest.Pretrained, "vocab.txt"), manifest.Options.MaxLength);
@@ -32,7 +33,8 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
         foreach (var t in manifest.Tasks)
         {
             var task = tasks.Single(x => x.Name == t.Name);
-            if (fused is null || fused.Contains(t.Name)) _models[t.Name] = new OverlaySource(pretrained, SafeTensorsFile.Open(TextModelZoo.ModelPath(zoo, t.Name)));
+            if (fused is null || fused.Contains(t.Name))
+                _models[t.Name] = new OverlaySource(pretrained, fineTuning == FineTuning.Lora ? LoadLora(zoo, t.Name, pretrained, manifest.Options.Lora!) : SafeTensorsFile.Open(TextModelZoo.ModelPath(zoo, t.Name)));
             using (var head = SafeTensorsFile.Open(TextModelZoo.HeadPath(zoo, t.Name))) _heads[t.Name] = head.Read("weight");
             _data[t.Name] = (encoder.EncodeBatch(task.Train.Texts.Take(t.TrainSize).ToList()),
                 encoder.EncodeBatch(task.Test.Texts.Take(t.TestSize).ToList()),
@@ -45,20 +47,24 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
     /// <param name="dataDirectory">The suite's data folder.</param>
     /// <param name="tasks">The tasks whose models the pool holds and whose training data the data-driven methods use (the
     /// generalization study fuses six); null for every task of the zoo. Its task pool evaluates every task either way.</param>
+    /// <param name="fineTuning">The fully fine-tuned models, or the LoRA adapters merged into the pretrained weights.</param>
     /// <exception cref="FileNotFoundException">The zoo or its data is missing; the message says how to build it.</exception>
     /// <exception cref="ArgumentException">A task the zoo does not hold.</exception>
-    public static TextSuiteModelPool Open(string zooDirectory, string dataDirectory, IReadOnlyList<string>? tasks = null)
+    /// <exception cref="FusionException">LoRA models asked of a zoo built without them.</exception>
+    public static TextSuiteModelPool Open(string zooDirectory, string dataDirectory, IReadOnlyList<string>? tasks = null, FineTuning fineTuning = FineTuning.Full)
     {
         var manifest = TextZooManifest.TryLoad(Path.Combine(zooDirectory, TextModelZoo.ManifestFile))
             ?? throw new FileNotFoundException($"No text zoo in {zooDirectory}: build it with 'fusionbench zoo build --suite {TextModelZoo.SuiteName}'.",
                 Path.Combine(zooDirectory, TextModelZoo.ManifestFile));
+        if (fineTuning == FineTuning.Lora && !TextModelZoo.HasLora(manifest, zooDirectory))
+            throw new FusionException($"The text zoo in {zooDirectory} has no LoRA models: add them with 'fusionbench zoo build --suite {TextModelZoo.SuiteName} --lora'.");
         if (tasks?.Except(manifest.Tasks.Select(t => t.Name)).ToList() is { Count: > 0 } unknown)
             throw new ArgumentException($"The text zoo has no task {string.Join(", ", unknown)} (tasks: {string.Join(", ", manifest.Tasks.Select(t => t.Name))}).", nameof(tasks));
         var data = TextSuiteData.Load(dataDirectory);
         var pretrained = TextModelZoo.LoadPretrained(manifest.Pretrained, manifest.Options.Layers);
         try
         {
-            return new TextSuiteModelPool(manifest, pretrained, data, zooDirectory, tasks);
+            return new TextSuiteModelPool(manifest, pretrained, data, zooDirectory, tasks, fineTuning);
         }
         catch
         {
@@ -69,6 +75,9 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
 
     /// <summary>The zoo's manifest.</summary>
     public TextZooManifest Manifest { get; }
+
+    /// <summary>Whether the pool's models are the full or the LoRA fine-tunes.</summary>
+    public FineTuning FineTuning { get; }
 
     /// <summary>The suite's tasks (all eight, whatever the zoo holds).</summary>
     public IReadOnlyList<TextTask> Tasks { get; }
@@ -120,8 +129,18 @@ public sealed class TextSuiteModelPool : IDataModelPool, IDisposable
         _pretrained.Dispose();
     }
 
+    /// <summary>A task's LoRA adapter merged into the pretrained weights (only the adapted tensors).</summary>
+    private static StateDict LoadLora(string zoo, string task, StateDict pretrained, TextLoraOptions lora)
+    {
+        using var file = SafeTensorsFile.Open(Path.Combine(TextModelZoo.LoraPath(zoo, task), "adapter_model.safetensors"));
+        using var adapters = new StateDict(task);
+        foreach (var name in file.TensorNames) adapters.Add(name, file.Read(name));
+        var merged = TextFineTuning.MergeLora(pretrained, adapters, lora);
+        return merged;
+    }
+
     /// <summary>A fine-tuned model: the zoo's trained tensors over the pretrained ones (the frozen tensors are the pretrained model's).</summary>
-    private sealed class OverlaySource(StateDict pretrained, SafeTensorsFile trained) : IWeightSource
+    private sealed class OverlaySource(StateDict pretrained, IWeightSource trained) : IWeightSource
     {
         public string Name => trained.Name;
         public IReadOnlyList<string> TensorNames => pretrained.TensorNames;
@@ -204,12 +223,12 @@ public sealed class TextClassificationTaskPool : ITaskPool
             {
                 var texts = _pool.Tasks.Single(x => x.Name == t.Name).Test.Texts.Take(n).ToList();
                 using var ids = _pool.Encoder.EncodeBatch(TextCorruptions.Apply(texts, corruption, _options.Severity, _options.Seed).ToList());
-                results[t.Name] = TextEvaluation.Evaluate(logits, ids, labels, pad);
+                results[t.Name] = TextClassificationEvaluation.Evaluate(logits, ids, labels, pad);
             }
             else
             {
                 using var ids = _pool.TestInputs(t.Name).narrow(0, 0, n);
-                results[t.Name] = TextEvaluation.Evaluate(logits, ids, labels, pad);
+                results[t.Name] = TextClassificationEvaluation.Evaluate(logits, ids, labels, pad);
             }
         }
         return new TaskPoolReport(results, info);

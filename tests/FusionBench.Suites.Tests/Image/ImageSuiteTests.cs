@@ -1,3 +1,4 @@
+using FusionBench.Suites;
 using Microsoft.Extensions.DependencyInjection;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.Models;

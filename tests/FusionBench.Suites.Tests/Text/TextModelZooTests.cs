@@ -3,6 +3,7 @@ using FusionBench.Core.Checkpoints;
 using FusionBench.Suites.Text;
 using FusionBench.Core.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using TorchSharp;
 using Xunit;
 
 namespace FusionBench.Suites.Tests.Text;
@@ -95,6 +96,47 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
             Assert.Equal(new[] { "wn_verb", "langid" }, report.Tasks.Keys);
             Assert.All(report.Tasks.Values, m => Assert.True(m.Accuracy is >= 0 and <= 1 && double.IsFinite(m.Loss), $"{method}: {m}"));
         }
+    }
+
+    [Fact]
+    public void Lora_IsAddedToACachedZooInPlace_AsPeftFolders_AndThePoolMergesIt()
+    {
+        using var dir = TestData.NewTempDir();
+        string zoo = dir.File("zoo"), models = Path.GetDirectoryName(minilm.Folder)!;
+        var options = TinyZoo(examples: 32, steps: 4);
+        TextModelZoo.EnsureBuilt(Data, models, zoo, options);
+        Assert.Throws<FusionException>(() => TextSuiteModelPool.Open(zoo, Data, fineTuning: FineTuning.Lora));
+        var stamp = File.GetLastWriteTimeUtc(TextModelZoo.ModelPath(zoo, "langid"));
+
+        var lora = new TextLoraOptions { Rank = 2, Alpha = 4, LearningRate = 2e-3 };
+        var reports = new List<FusionProgress>();
+        var manifest = TextModelZoo.EnsureBuilt(Data, models, zoo, options with { Lora = lora }, progress: new Collect(reports));
+        Assert.Contains(reports, r => r.Message!.StartsWith("adding LoRA", StringComparison.Ordinal));
+        Assert.DoesNotContain(reports, r => r.Operation == "fine-tuning langid");                   // the full fine-tunes were kept
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(TextModelZoo.ModelPath(zoo, "langid")));
+        Assert.All(manifest.Tasks, t => Assert.True(t.LoraAccuracy is >= 0 and <= 1 && t.LoraFineTuneSeconds > 0));
+        Assert.True(TextModelZoo.HasLora(manifest, zoo, lora));
+        var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(TextModelZoo.LoraPath(zoo, "langid"), "adapter_config.json"))).RootElement;
+        Assert.Equal(("LORA", 2, 4.0), (config.GetProperty("peft_type").GetString(), config.GetProperty("r").GetInt32(), config.GetProperty("lora_alpha").GetDouble()));
+
+        // The LoRA pool: the adapted weights differ from the pretrained model's, every other tensor is the pretrained one,
+        // and its evaluation reproduces the zoo's LoRA accuracy.
+        using var pool = TextSuiteModelPool.Open(zoo, Data, fineTuning: FineTuning.Lora);
+        Assert.Equal(FineTuning.Lora, pool.FineTuning);
+        using var model = StateDict.CopyFrom(pool.GetModel("langid"));
+        foreach (var name in model.TensorNames)
+        {
+            bool adapted = name.EndsWith("attention.self.query.weight", StringComparison.Ordinal) || name.EndsWith("attention.self.value.weight", StringComparison.Ordinal);
+            using var pre = pool.Pretrained!.Read(name);
+            Assert.True(adapted != model[name].equal(pre).all().ToBoolean(), name);
+        }
+        var report = pool.CreateTaskPool().Evaluate(_ => model, new Dictionary<string, object?>());
+        Assert.Equal(manifest.Tasks.Single(t => t.Name == "langid").LoraAccuracy!.Value, report.Tasks["langid"].Accuracy, 9);
+
+        // The same LoRA options again: cached, nothing retrained.
+        reports.Clear();
+        TextModelZoo.EnsureBuilt(Data, models, zoo, options with { Lora = lora }, progress: new Collect(reports));
+        Assert.Contains(reports, r => r.Message!.StartsWith("using the cached zoo", StringComparison.Ordinal));
     }
 
     private static string Data => Path.Combine(AppContext.BaseDirectory, "data", "text");

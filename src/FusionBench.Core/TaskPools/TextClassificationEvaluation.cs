@@ -1,17 +1,21 @@
-using FusionBench.Core.TaskPools;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace FusionBench.Suites.Text;
+namespace FusionBench.Core.TaskPools;
 
-/// <summary>Accuracy and mean cross-entropy of a text classifier on tokenised texts, the one evaluation of the text suite.</summary>
-internal static class TextEvaluation
+/// <summary>Accuracy and mean cross-entropy of a text classifier on tokenised texts (the text suite's and the user's data).</summary>
+public static class TextClassificationEvaluation
 {
     /// <summary>
     /// Runs <paramref name="logits"/> over <paramref name="ids"/> [N, T] without gradients, in batches of texts of similar
     /// length, each cut to its longest text (padding is masked anyway, so this only saves work).
     /// </summary>
+    /// <param name="logits">The classifier: ids [B, T] → logits [B, C].</param>
+    /// <param name="ids">Token ids [N, T], padded with <paramref name="padTokenId"/>.</param>
+    /// <param name="labels">Class ids [N].</param>
+    /// <param name="padTokenId">The padding token.</param>
+    /// <param name="batchSize">Texts per forward.</param>
     public static TaskMetrics Evaluate(Func<Tensor, Tensor> logits, Tensor ids, Tensor labels, int padTokenId, int batchSize = 64)
     {
         using var noGrad = no_grad();
