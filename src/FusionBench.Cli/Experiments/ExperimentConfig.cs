@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using YamlDotNet.RepresentationModel;
+using FusionBench.Core.Configuration;
 
 namespace FusionBench.Cli.Experiments;
 
@@ -33,28 +33,13 @@ internal sealed class ExperimentConfig
 
     public string? Get(string key) => Values.TryGetValue(key, out var v) ? v : null;
 
-    /// <summary>Reads a YAML (.yaml/.yml) or JSON file.</summary>
+    /// <summary>Reads a YAML (.yaml/.yml) or JSON file (parsed by the library's <see cref="FusionBenchConfig"/>).</summary>
     public static ExperimentConfig Load(string path)
     {
         if (!File.Exists(path)) throw new CliException($"Experiment config not found: {path}");
-        var flat = new Dictionary<string, string>(StringComparer.Ordinal);
-        string text = File.ReadAllText(path);
-        try
-        {
-            if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-                FlattenJson(JsonNode.Parse(text) ?? throw new CliException($"{path} is empty."), "", flat);
-            else
-            {
-                var yaml = new YamlStream();
-                yaml.Load(new StringReader(text));
-                if (yaml.Documents.Count == 0) throw new CliException($"{path} is empty.");
-                FlattenYaml(yaml.Documents[0].RootNode, "", flat);
-            }
-        }
-        catch (Exception e) when (e is JsonException or YamlDotNet.Core.YamlException)
-        {
-            throw new CliException($"{path} is not valid {(path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "JSON" : "YAML")}: {e.Message}");
-        }
+        Dictionary<string, string> flat;
+        try { flat = FusionBenchConfig.Flatten(File.ReadAllText(path), path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)); }
+        catch (FormatException e) { throw new CliException($"{path} is {e.Message}"); }
         var config = new ExperimentConfig(flat);
         config.ValidateKeys(path);
         return config;
@@ -148,44 +133,6 @@ internal sealed class ExperimentConfig
         }
         parts.Add(value[start..].Trim());
         return parts;
-    }
-
-    private static void FlattenJson(JsonNode node, string prefix, Dictionary<string, string> flat)
-    {
-        switch (node)
-        {
-            case JsonObject o:
-                foreach (var (k, v) in o)
-                    if (v is not null) FlattenJson(v, prefix.Length == 0 ? k : $"{prefix}.{k}", flat);
-                break;
-            case JsonArray a:
-                flat[prefix] = "[" + string.Join(",", a.Select(x => x is JsonValue jv && jv.TryGetValue<string>(out var s) ? s : x?.ToJsonString() ?? "null")) + "]";
-                break;
-            case JsonValue v:
-                flat[prefix] = v.TryGetValue<string>(out var str) ? str : v.ToJsonString();
-                break;
-        }
-    }
-
-    private static void FlattenYaml(YamlNode node, string prefix, Dictionary<string, string> flat)
-    {
-        switch (node)
-        {
-            case YamlMappingNode m:
-                foreach (var (k, v) in m.Children)
-                {
-                    string key = ((YamlScalarNode)k).Value ?? "";
-                    FlattenYaml(v, prefix.Length == 0 ? key : $"{prefix}.{key}", flat);
-                }
-                break;
-            case YamlSequenceNode s:
-                flat[prefix] = "[" + string.Join(",", s.Children.Select(c => (c as YamlScalarNode)?.Value ?? "")) + "]";
-                break;
-            case YamlScalarNode sc:
-                if (sc.Value is null or "" or "null" or "~") return; // an empty value means: use the default
-                flat[prefix] = sc.Value;
-                break;
-        }
     }
 
     /// <summary>The resolved config as YAML (nested sections), for the run folder.</summary>

@@ -32,17 +32,7 @@ internal static class ExperimentRunner
         bool hasData = config.Values.Keys.Any(k => k.StartsWith("modelpool.train_datasets.", StringComparison.Ordinal) || k.StartsWith("taskpool.test_datasets.", StringComparison.Ordinal));
         if (pretrainedPath is not null && hasData)
         {
-            Dictionary<string, string> Map(string prefix) => config.Values.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
-                .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
-            var models = Map("modelpool.models.").Where(kv => kv.Key != "_pretrained_").ToList();
-            if (models.Count == 0) throw new CliException("The model pool names no fine-tuned model (modelpool.models).");
-            pool = hfPool = FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModelPool.Open(new FusionBench.Core.ModelPools.HuggingFace.HuggingFacePoolOptions
-            {
-                Pretrained = pretrainedPath, Models = models, TrainData = Map("modelpool.train_datasets."), TestData = Map("taskpool.test_datasets."),
-                Heads = Map("modelpool.heads."),
-                MaxLength = config.Get("modelpool.max_length") is string ml && int.TryParse(ml, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
-                    : config.Get("modelpool.max_length") is null ? 128 : throw new CliException($"modelpool.max_length must be a positive integer, got '{config.Get("modelpool.max_length")}'."),
-            });
+            pool = hfPool = FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModelPool.Open(new FusionBench.Core.Configuration.FusionBenchConfig(config.Values).ToPoolOptions());
         }
         else if (pretrainedPath is string pretrained)
         {

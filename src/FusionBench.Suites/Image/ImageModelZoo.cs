@@ -38,12 +38,17 @@ public static class ImageModelZoo
     public static ImageZooManifest EnsureBuilt(string dataDirectory, string zooDirectory, ImageZooOptions options, bool force = false,
         IProgress<FusionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var existing = ImageZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
-        if (!force && existing is not null && existing.Options == options && IsComplete(zooDirectory, existing))
+        ImageZooManifest? Cached()
         {
+            var existing = ImageZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
+            if (force || existing is null || existing.Options != options || !IsComplete(zooDirectory, existing)) return null;
             progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
             return existing;
         }
+        if (Cached() is { } cached) return cached;
+        // One training at a time; a build that finished while this one waited is used, not repeated.
+        using var gate = TrainingGate.Enter("zoo", progress, cancellationToken);
+        if (!force && Cached() is { } built) return built;
         return AtomicFolder.Write(zooDirectory, building => Build(dataDirectory, building, options, progress, cancellationToken));
     }
 

@@ -140,17 +140,27 @@ public static class TextModelZoo
         bool force = false, IProgress<FusionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var existing = TextZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
-        if (!force && existing is not null && (existing.Options with { Lora = null }).Equals(options with { Lora = null })
-            && existing.Tasks.All(t => File.Exists(HeadPath(zooDirectory, t.Name)) && File.Exists(ModelPath(zooDirectory, t.Name))))
+        // The full zoo if it is complete and built with these options (LoRA aside), else null.
+        TextZooManifest? FullZoo()
         {
-            if (options.Lora is null || HasLora(existing, zooDirectory, options.Lora))
-            {
-                progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
-                return existing;
-            }
+            var existing = TextZooManifest.TryLoad(Path.Combine(zooDirectory, ManifestFile));
+            return !force && existing is not null && (existing.Options with { Lora = null }).Equals(options with { Lora = null })
+                && existing.Tasks.All(t => File.Exists(HeadPath(zooDirectory, t.Name)) && File.Exists(ModelPath(zooDirectory, t.Name))) ? existing : null;
+        }
+        TextZooManifest? Cached()
+        {
+            if (FullZoo() is not { } existing || (options.Lora is not null && !HasLora(existing, zooDirectory, options.Lora))) return null;
+            progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"using the cached zoo in {zooDirectory} (built with the same options; --force rebuilds)"));
+            return existing;
+        }
+        if (Cached() is { } cached) return cached;
+        // One training at a time; a build that finished while this one waited is used, not repeated.
+        using var gate = TrainingGate.Enter("zoo", progress, cancellationToken);
+        if (Cached() is { } done) return done;
+        if (FullZoo() is { } full)
+        {
             progress?.Report(new FusionProgress("zoo", 0, 0, TimeSpan.Zero, $"adding LoRA fine-tunes to the cached zoo in {zooDirectory}"));
-            return AddLora(dataDirectory, zooDirectory, existing, options.Lora, progress, cancellationToken);
+            return AddLora(dataDirectory, zooDirectory, full, options.Lora!, progress, cancellationToken);
         }
         return AtomicFolder.Write(zooDirectory, building =>
         {

@@ -168,6 +168,47 @@ public class HuggingFaceModelPoolTests
     }
 
     [Fact]
+    public void AFusionBenchShapedConfig_DrivesTheApi_AsTheOptionsWouldByHand()
+    {
+        using var dir = TestData.NewTempDir();
+        var options = WritePool(dir);
+        string yaml = $"""
+            method:
+              name: regmean
+              num_regmean_examples: 16
+              batch_size: 8
+            modelpool:
+              _target_: fusion_bench.modelpool.SequenceClassificationModelPool
+              models:
+                _pretrained_: {options.Pretrained}
+                sentiment: {options.Models[0].Value}
+                topic: {options.Models[1].Value}
+              train_datasets:
+                sentiment: {options.TrainData["sentiment"]}
+                topic: {options.TrainData["topic"]}
+            taskpool:
+              test_datasets:
+                sentiment: {options.TestData["sentiment"]}
+                topic: {options.TestData["topic"]}
+            """;
+        File.WriteAllText(dir.File("exp.yaml"), yaml);
+        var config = FusionBench.Core.Configuration.FusionBenchConfig.Load(dir.File("exp.yaml"));
+        var fromConfig = config.ToPoolOptions();
+        Assert.Equal(options.Pretrained, fromConfig.Pretrained);
+        Assert.Equal(options.Models, fromConfig.Models);
+        Assert.Equal(options.TrainData.OrderBy(kv => kv.Key), fromConfig.TrainData.OrderBy(kv => kv.Key));
+        Assert.Equal(options.TestData.OrderBy(kv => kv.Key), fromConfig.TestData.OrderBy(kv => kv.Key));
+
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var provider = services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>();
+        using var pool = HuggingFaceModelPool.Open(fromConfig);
+        using var viaConfig = config.CreateAlgorithm(provider).Fuse(pool);
+        using var byHand = new FusionBench.Core.Algorithms.Merging.RegMean.RegMeanAlgorithm(new() { NumRegmeanExamples = 16, BatchSize = 8 }).Fuse(pool);
+        TestData.AssertClose(byHand.Weights, viaConfig.Weights, atol: 0, rtol: 0);
+        Assert.Throws<FusionException>(() => FusionBench.Core.Configuration.FusionBenchConfig.Load(dir.File("missing.yaml")));
+    }
+
+    [Fact]
     public void BadPools_AreOneClearError()
     {
         using var dir = TestData.NewTempDir();
