@@ -27,6 +27,14 @@ if (args.Length > 0 && args[0] == "make-checkpoints")
     return;
 }
 
+// `make-image-experiment DIR IMAGES` writes a CLIP-vision pool in Hugging Face layout with ImageFolder data of IMAGES
+// per task and split, and one config per data-driven method (benchmarks/data-streaming.sh measures them).
+if (args.Length > 0 && args[0] == "make-image-experiment")
+{
+    ImageExperiment.Write(Path.GetFullPath(args[1]), int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 // In process: BenchmarkDotNet's generated out-of-process project does not get the libtorch load fix.
 // Each invocation moves gigabytes, so a few monitored iterations give stable means.
 var job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)

@@ -77,13 +77,22 @@ public sealed class ImageFolderDataset
     /// <exception cref="FusionException">An image that does not decode; the message names the file.</exception>
     public (Tensor Pixels, Tensor Labels) Load(int start, int count, ImagePreprocessing preprocessing)
     {
-        ArgumentNullException.ThrowIfNull(preprocessing);
         count = Math.Max(0, Math.Min(count, Samples.Count - start));
-        int s = preprocessing.Size, c = preprocessing.Channels;
+        return Load(Enumerable.Range(start, count).ToList(), preprocessing);
+    }
+
+    /// <summary>Decodes and preprocesses the images at <paramref name="rows"/>, in that order.</summary>
+    /// <returns>Pixels [rows, channels, size, size] (float32) and labels [rows] (int64).</returns>
+    /// <exception cref="FusionException">An image that does not decode; the message names the file.</exception>
+    public (Tensor Pixels, Tensor Labels) Load(IReadOnlyList<int> rows, ImagePreprocessing preprocessing)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(preprocessing);
+        int s = preprocessing.Size, c = preprocessing.Channels, count = rows.Count;
         if (c is not (1 or 3)) throw new ArgumentException($"Channels must be 1 or 3, got {c}.", nameof(preprocessing));
         var pixels = new float[count * c * s * s];
-        for (int i = 0; i < count; i++) Decode(Samples[start + i].Path, preprocessing, pixels.AsSpan(i * c * s * s, c * s * s));
-        return (tensor(pixels, new long[] { count, c, s, s }), tensor(Samples.Skip(start).Take(count).Select(x => (long)x.Label).ToArray()));
+        for (int i = 0; i < count; i++) Decode(Samples[rows[i]].Path, preprocessing, pixels.AsSpan(i * c * s * s, c * s * s));
+        return (tensor(pixels, new long[] { count, c, s, s }), tensor(rows.Select(r => (long)Samples[r].Label).ToArray()));
     }
 
     /// <summary>The whole data set in batches of <paramref name="batchSize"/>, decoded one batch at a time.</summary>

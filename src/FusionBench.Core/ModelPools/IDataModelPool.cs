@@ -19,4 +19,24 @@ public interface IDataModelPool : IArchitectureModelPool
 
     /// <summary>A task's logits for encoder outputs (its classification head).</summary>
     Tensor Logits(string task, Tensor features);
+
+    /// <summary>How many training inputs a task has. The default counts <see cref="TrainInputs"/>.</summary>
+    long TrainCount(string task) => TrainInputs(task).shape[0];
+
+    /// <summary>
+    /// Training inputs <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1, in dataset
+    /// order; the caller disposes the result. The default is a view of <see cref="TrainInputs"/>; a pool that streams
+    /// its data (decoding images per batch) overrides this and <see cref="TrainCount"/>, and the data-driven methods
+    /// then never need the split whole.
+    /// </summary>
+    Tensor TrainBatch(string task, long start, long count) => TrainInputs(task).narrow(0, start, count);
+
+    /// <summary>How many test inputs a task has. The default counts <see cref="TestInputs"/>.</summary>
+    long TestCount(string task) => TestInputs(task).shape[0];
+
+    /// <summary>
+    /// The test inputs at <paramref name="rows"/> (int64 indices), for test-time adaptation's shuffled batches; the caller
+    /// disposes the result. The default selects from <see cref="TestInputs"/>.
+    /// </summary>
+    Tensor TestBatch(string task, Tensor rows) => TestInputs(task).index_select(0, rows);
 }

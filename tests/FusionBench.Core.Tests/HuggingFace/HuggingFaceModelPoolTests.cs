@@ -165,6 +165,13 @@ public class HuggingFaceModelPoolTests
         }
         var e = Assert.Throws<FusionException>(() => HuggingFaceModelPool.Open(options with { Models = models, Heads = heads, TrainData = new Dictionary<string, string> { ["shapes"] = dir.File("x.csv") } }));
         Assert.Contains("ImageFolder", e.Message);
+
+        // Streamed: RegMean reads its first 2 batches of 3 images only, so a corrupt 7th image is never decoded
+        // (asking for the whole split shows it is there).
+        File.WriteAllBytes(dir.File("shapes-train/b/zz.png"), new byte[] { 0x89, 0x50, 0x4E, 0x47, 0, 0, 0 });
+        using var streamed = HuggingFaceModelPool.Open(options with { Models = models, Heads = heads, TrainData = train, TestData = test });
+        using (provider.Create("regmean", new Dictionary<string, string> { ["num_regmean_examples"] = "4", ["batch_size"] = "3" }).Fuse(streamed)) { }
+        Assert.Contains("zz.png", Assert.Throws<FusionException>(() => streamed.TrainInputs("shapes")).Message);
     }
 
     [Fact]

@@ -12,14 +12,13 @@ internal static class DataDrivenMerging
     /// The training batches FusionBench's Fisher and RegMean loops consume: a task's training inputs in dataset order, in
     /// batches of <paramref name="batchSize"/>, until at least <paramref name="count"/> inputs were used (so the last
     /// batch is whole even when <paramref name="count"/> is not a multiple of the batch size), or the data ends.
-    /// Each batch is a view of the pool's tensor.
+    /// Batches come from <see cref="IDataModelPool.TrainBatch"/>, so a streaming pool reads only what is used.
     /// </summary>
     public static IEnumerable<Tensor> TrainBatches(IDataModelPool pool, string task, int count, int batchSize)
     {
-        var inputs = pool.TrainInputs(task);
-        long n = inputs.shape[0];
+        long n = pool.TrainCount(task);
         for (long off = 0; off < n && off < count; off += batchSize)
-            yield return inputs.narrow(0, off, Math.Min(batchSize, n - off));
+            yield return pool.TrainBatch(task, off, Math.Min(batchSize, n - off));
     }
 
     /// <summary>

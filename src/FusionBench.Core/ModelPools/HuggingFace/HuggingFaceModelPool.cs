@@ -45,8 +45,9 @@ public sealed record HuggingFacePoolOptions
 /// </summary>
 /// <remarks>
 /// Text files are read row by row and tokenised into one int64 id matrix per split and task (8 bytes per token). The
-/// task pool decodes images one batch at a time; a method that asks for a split's inputs (Fisher, RegMean, AdaMerging,
-/// WEMoE) gets them decoded whole, once.
+/// task pool and the data-driven methods (Fisher, RegMean, AdaMerging, WEMoE, through <see cref="TrainBatch"/> and
+/// <see cref="TestBatch"/>) decode images one batch at a time; only <see cref="TrainInputs"/>/<see cref="TestInputs"/>
+/// decode a split whole (once).
 /// </remarks>
 public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
 {
@@ -164,6 +165,24 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
 
         public Tensor Labels(ImagePreprocessing? p) { Load(p); return _labels!; }
 
+        public long Count => Images?.Samples.Count ?? _ids!.shape[0];
+
+        public Tensor Batch(long start, long count, ImagePreprocessing? p)
+        {
+            if (Images is null || _ids is not null) return _ids!.narrow(0, start, count);
+            var (pixels, labels) = Images.Load((int)start, (int)count, p!);
+            labels.Dispose();
+            return pixels;
+        }
+
+        public Tensor Rows(Tensor rows, ImagePreprocessing? p)
+        {
+            if (Images is null || _ids is not null) return _ids!.index_select(0, rows);
+            var (pixels, labels) = Images.Load(rows.data<long>().ToArray().Select(r => (int)r).ToList(), p!);
+            labels.Dispose();
+            return pixels;
+        }
+
         private void Load(ImagePreprocessing? p)
         {
             if (_ids is not null || Images is null) return;
@@ -201,6 +220,23 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
     /// <remarks>Images are decoded the first time a method asks for them.</remarks>
     public Tensor TestInputs(string task) => _test.TryGetValue(task, out var d) ? d.Inputs(_images)
         : throw new FusionException($"Task '{task}' has no test data (give test_datasets: {{{task}: PATH}}).");
+
+    /// <inheritdoc />
+    public long TrainCount(string task) => Split(_train, task, "train_datasets").Count;
+
+    /// <inheritdoc />
+    /// <remarks>Images are decoded for this batch only.</remarks>
+    public Tensor TrainBatch(string task, long start, long count) => Split(_train, task, "train_datasets").Batch(start, count, _images);
+
+    /// <inheritdoc />
+    public long TestCount(string task) => Split(_test, task, "test_datasets").Count;
+
+    /// <inheritdoc />
+    /// <remarks>Images are decoded for this batch only.</remarks>
+    public Tensor TestBatch(string task, Tensor rows) => Split(_test, task, "test_datasets").Rows(rows, _images);
+
+    private static TaskData Split(Dictionary<string, TaskData> splits, string task, string key) => splits.TryGetValue(task, out var d) ? d
+        : throw new FusionException($"Task '{task}' has no {(key == "train_datasets" ? "training" : "test")} data (give {key}: {{{task}: PATH}}).");
 
     /// <summary>A task's test labels.</summary>
     public Tensor TestLabels(string task) => _test.TryGetValue(task, out var d) ? d.Labels(_images)

@@ -59,7 +59,7 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
         var progress = context.StartSteps(Options.MaxSteps);
         var architecture = data.Architecture;
         // FusionBench iterates a shuffled DataLoader per task (epochs without replacement), restarting it when exhausted.
-        var batches = plan.ModelNames.Select(t => new ShuffledBatches(data.TestInputs(t).shape[0], Options.BatchSize, g)).ToList();
+        var batches = plan.ModelNames.Select(t => new ShuffledBatches(data.TestCount(t), Options.BatchSize, g)).ToList();
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
             context.ThrowIfCancellationRequested();
@@ -72,8 +72,7 @@ public abstract class AdaMergingAlgorithm : FusionAlgorithm<AdaMergingOptions>
             for (int i = 0; i < plan.Count; i++)
             {
                 string task = plan.ModelNames[i];
-                var inputs = data.TestInputs(task);
-                var logits = data.Logits(task, architecture.Forward(merged, inputs.index_select(0, batches[i].Next())));
+                var logits = data.Logits(task, architecture.Forward(merged, data.TestBatch(task, batches[i].Next())));
                 var h = Entropy(logits);
                 loss = loss is null ? h : loss + h;
             }

@@ -64,7 +64,7 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
         var progress = context.StartSteps(Options.MaxSteps);
         var entropies = new List<double>();
         // FusionBench iterates a shuffled DataLoader per task (epochs without replacement), restarting it when exhausted.
-        var batches = tasks.Select(t => new ShuffledBatches(data.TestInputs(t).shape[0], Options.BatchSize, g)).ToList();
+        var batches = tasks.Select(t => new ShuffledBatches(data.TestCount(t), Options.BatchSize, g)).ToList();
         for (int step = 1; step <= Options.MaxSteps; step++)
         {
             context.ThrowIfCancellationRequested();
@@ -73,8 +73,7 @@ public sealed class WeightEnsemblingMoeAlgorithm(WeightEnsemblingMoeOptions opti
             Tensor? loss = null;
             for (int i = 0; i < tasks.Count; i++)
             {
-                var inputs = data.TestInputs(tasks[i]);
-                var h = AdaMergingAlgorithm.Entropy(data.Logits(tasks[i], model.Forward(inputs.index_select(0, batches[i].Next()))));
+                var h = AdaMergingAlgorithm.Entropy(data.Logits(tasks[i], model.Forward(data.TestBatch(tasks[i], batches[i].Next()))));
                 loss = loss is null ? h : loss + h;
             }
             loss!.backward();
