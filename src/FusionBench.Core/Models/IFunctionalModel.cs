@@ -8,8 +8,9 @@ namespace FusionBench.Core.Models;
 /// <remarks>
 /// TorchSharp has no <c>torch.func.functional_call</c>, so fusion methods that learn how to merge (AdaMerging's λ,
 /// WEMoE's routers, Concrete masks) need a forward that accepts weights built as a differentiable function of their
-/// own parameters. To wrap a TorchSharp <c>Module</c> of your own, implement <see cref="Forward"/> with the functional
-/// ops (<c>torch.nn.functional.linear</c>, <c>conv2d</c>, <c>layer_norm</c>, …) reading each weight from the dictionary
+/// own parameters. <see cref="ModuleAdapter"/> runs an ordinary TorchSharp <c>Module</c> this way (its own forward, the
+/// supplied weights in place of its parameters); or implement <see cref="Forward"/> with the functional ops
+/// (<c>torch.nn.functional.linear</c>, <c>conv2d</c>, <c>layer_norm</c>, …) reading each weight from the dictionary
 /// by the name the module's <c>state_dict()</c> uses, and list those names and shapes in <see cref="Parameters"/>.
 /// </remarks>
 public interface IFunctionalModel

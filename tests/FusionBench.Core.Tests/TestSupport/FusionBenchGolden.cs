@@ -38,7 +38,9 @@ internal static class FusionBenchGolden
     }
 
     /// <summary>The shared model as a data pool; <paramref name="testRows"/> limits each task's test inputs (the step cases use 8).</summary>
-    public static MlpDataPool Pool(long? testRows = null)
+    /// <param name="testRows">Each task's first test inputs only, or all.</param>
+    /// <param name="architecture">The architecture the pool reports (default <see cref="MlpEncoder"/>; the module adapter's tests wrap an equal TorchSharp module).</param>
+    public static MlpDataPool Pool(long? testRows = null, IFunctionalModel? architecture = null)
     {
         using var file = SafeTensorsFile.Open(Path.Combine(Dir, "model.safetensors"));
         return new MlpDataPool(
@@ -46,7 +48,8 @@ internal static class FusionBenchGolden
             Tasks.ToDictionary(t => t, t => Dict(file, t + ".", EncoderNames)),
             Tasks.ToDictionary(t => t, t => file.Read("head." + t)),
             Tasks.ToDictionary(t => t, t => file.Read("train." + t)),
-            Tasks.ToDictionary(t => t, t => { var x = file.Read("test." + t); return testRows is long r ? x.narrow(0, 0, r).clone() : x; }));
+            Tasks.ToDictionary(t => t, t => { var x = file.Read("test." + t); return testRows is long r ? x.narrow(0, 0, r).clone() : x; }),
+            architecture);
     }
 
     /// <summary>Asserts every <c>{expectedPrefix}{name}</c> of the golden file equals <paramref name="actual"/>[name].</summary>
@@ -90,12 +93,12 @@ internal sealed class MlpEncoder : ILinearInputModel
 
 /// <summary>A data pool over in-memory weights: fixed heads (logits = features · headᵀ), training and test inputs per task.</summary>
 internal sealed class MlpDataPool(StateDict pretrained, Dictionary<string, StateDict> models, Dictionary<string, Tensor> heads,
-    Dictionary<string, Tensor> train, Dictionary<string, Tensor> test) : IDataModelPool, IDisposable
+    Dictionary<string, Tensor> train, Dictionary<string, Tensor> test, IFunctionalModel? architecture = null) : IDataModelPool, IDisposable
 {
     public IWeightSource? Pretrained => pretrained;
     public IReadOnlyList<string> ModelNames { get; } = models.Keys.ToList();
     public IWeightSource GetModel(string name) => models[name];
-    public IFunctionalModel Architecture { get; } = new MlpEncoder();
+    public IFunctionalModel Architecture { get; } = architecture ?? new MlpEncoder();
     public IReadOnlyList<string> TaskNames => ModelNames;
     public Tensor TrainInputs(string task) => train[task];
     public Tensor TestInputs(string task) => test[task];
