@@ -13,12 +13,9 @@ public class TextFineTuningTests(MiniLmFixture minilm) : IClassFixture<MiniLmFix
     [Fact]
     public void FineTune_LearnsTheTask_KeepsWordEmbeddingsFrozen_AndIsDeterministic()
     {
+        var (model, encoder, train, prompts) = Langid();
         using var slice = TextModelZoo.LoadPretrained(minilm.Folder, layers: 2);
-        var task = TextSuiteData.Load(Path.Combine(AppContext.BaseDirectory, "data", "text")).Single(t => t.Name == "langid");
-        var model = new BertModel(BertConfig.MiniLmL6);
-        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 64);
-        using var head = TextPromptHeads.Build(model, slice, encoder, task.Prompts);
-        var train = new TextSplit(task.Train.Texts.Take(128).ToList(), task.Train.Labels.Take(128).ToList());
+        using var head = TextPromptHeads.Build(model, slice, encoder, prompts);
         var options = new TextFineTuneOptions { Steps = 24, BatchSize = 16, LearningRate = 5e-4, Seed = 3 };
         var reports = new List<FusionProgress>();
 
@@ -40,12 +37,9 @@ public class TextFineTuningTests(MiniLmFixture minilm) : IClassFixture<MiniLmFix
     [Fact]
     public void LoraFineTune_TrainsOnlyRankRAdapters_OnQueryAndValue_AndMergesAsWPlusScaledBA()
     {
+        var (model, encoder, train, prompts) = Langid();
         using var slice = TextModelZoo.LoadPretrained(minilm.Folder, layers: 2);
-        var task = TextSuiteData.Load(Path.Combine(AppContext.BaseDirectory, "data", "text")).Single(t => t.Name == "langid");
-        var model = new BertModel(BertConfig.MiniLmL6);
-        var encoder = new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 64);
-        using var head = TextPromptHeads.Build(model, slice, encoder, task.Prompts);
-        var train = new TextSplit(task.Train.Texts.Take(128).ToList(), task.Train.Labels.Take(128).ToList());
+        using var head = TextPromptHeads.Build(model, slice, encoder, prompts);
         var options = new TextFineTuneOptions { Steps = 32, BatchSize = 16, Seed = 3 };
         var lora = new TextLoraOptions { Rank = 4, Alpha = 16, LearningRate = 1e-2 };
 
@@ -80,6 +74,14 @@ public class TextFineTuningTests(MiniLmFixture minilm) : IClassFixture<MiniLmFix
 
         var bad = Assert.Throws<ArgumentException>(() => TextFineTuning.FineTuneLora(model, slice, head, encoder, train, options, lora with { TargetModules = new[] { "q_proj" } }));
         Assert.Contains("q_proj", bad.Message);
+    }
+
+    /// <summary>The architecture, the tokenizer, langid's first 128 training texts and its label sentences.</summary>
+    private (BertModel Model, BertTextEncoder Encoder, TextSplit Train, IReadOnlyList<string> Prompts) Langid()
+    {
+        var task = TextSuiteData.Load(Path.Combine(AppContext.BaseDirectory, "data", "text")).Single(t => t.Name == "langid");
+        return (new BertModel(BertConfig.MiniLmL6), new BertTextEncoder(Path.Combine(minilm.Folder, "vocab.txt"), maxLength: 64),
+            new TextSplit(task.Train.Texts.Take(128).ToList(), task.Train.Labels.Take(128).ToList()), task.Prompts);
     }
 
     private static double Accuracy(BertModel model, IReadOnlyDictionary<string, Tensor> weights, Tensor head, BertTextEncoder encoder, TextSplit split)
