@@ -216,6 +216,42 @@ public class HuggingFaceModelPoolTests
     }
 
     [Fact]
+    public void InMemoryTextsAndBatches_FromTheApp_GiveTheSameMergeAndReportAsTheFiles()
+    {
+        using var dir = TestData.NewTempDir();
+        var options = WritePool(dir);
+        using var fromFiles = HuggingFaceModelPool.Open(options);
+        var labels = new Dictionary<string, string[]> { ["sentiment"] = new[] { "neg", "pos" }, ["topic"] = new[] { "pets", "colours", "other" } };
+        var texts = options.TrainData.ToDictionary(kv => kv.Key, kv => FusionBench.Core.Data.InMemoryData.FromTexts(
+            FusionBench.Core.Data.TextClassificationFile.ReadAll(kv.Value, labels[kv.Key].Length, labels[kv.Key])));
+        // Test data as batches of token ids of different lengths (two halves, each padded to its own longest text).
+        var batches = options.TestData.ToDictionary(kv => kv.Key, kv =>
+        {
+            var examples = FusionBench.Core.Data.TextClassificationFile.ReadAll(kv.Value, labels[kv.Key].Length, labels[kv.Key]);
+            var halves = new[] { examples.Take(12).ToList(), examples.Skip(12).ToList() };
+            return FusionBench.Core.Data.InMemoryData.FromBatches(halves.Select(h =>
+                (fromFiles.Encoder!.EncodeBatch(h.Select(e => e.Text).ToList()), tensor(h.Select(e => (long)e.Label).ToArray()))).ToList());
+        });
+        using var inMemory = HuggingFaceModelPool.Open(options with
+        {
+            TrainData = new Dictionary<string, string>(), TestData = new Dictionary<string, string>(), TrainExamples = texts, TestExamples = batches,
+        });
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var provider = services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>();
+        var regmean = new Dictionary<string, string> { ["num_regmean_examples"] = "16", ["batch_size"] = "8" };
+        using var a = provider.Create("regmean", regmean).Fuse(fromFiles);
+        using var b = provider.Create("regmean", regmean).Fuse(inMemory);
+        TestData.AssertClose(a.Weights, b.Weights, atol: 0, rtol: 0);
+        var ra = fromFiles.CreateTaskPool().Evaluate(a);
+        var rb = inMemory.CreateTaskPool().Evaluate(b);
+        foreach (var task in ra.Tasks.Keys)
+        {
+            Assert.Equal(ra.Tasks[task].Accuracy, rb.Tasks[task].Accuracy, 12);
+            Assert.Equal(ra.Tasks[task].Loss, rb.Tasks[task].Loss, 5);
+        }
+    }
+
+    [Fact]
     public void BadPools_AreOneClearError()
     {
         using var dir = TestData.NewTempDir();

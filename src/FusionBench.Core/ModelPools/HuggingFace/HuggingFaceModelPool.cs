@@ -24,6 +24,15 @@ public sealed record HuggingFacePoolOptions
     /// <summary>Per task, its test data file: what the task pool evaluates and test-time methods (AdaMerging, WEMoE) adapt on.</summary>
     public IReadOnlyDictionary<string, string> TestData { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>
+    /// Per task, training data held by the app: labelled texts (tokenised with the pool's tokenizer) or batches of model
+    /// inputs and labels (token ids or pixels, as the architecture takes them). Used where <see cref="TrainData"/> names no file.
+    /// </summary>
+    public IReadOnlyDictionary<string, InMemoryData> TrainExamples { get; init; } = new Dictionary<string, InMemoryData>();
+
+    /// <summary>Per task, test data held by the app (see <see cref="TrainExamples"/>).</summary>
+    public IReadOnlyDictionary<string, InMemoryData> TestExamples { get; init; } = new Dictionary<string, InMemoryData>();
+
     /// <summary>Per task, a head file (<c>weight</c>, optional <c>bias</c>) used instead of the checkpoint's own head.</summary>
     public IReadOnlyDictionary<string, string> Heads { get; init; } = new Dictionary<string, string>();
 
@@ -95,12 +104,15 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
                 pool._heads[name] = model.Head ?? throw new FusionException(
                     $"{folder}: model '{name}' has no classification head; give one with a head file (heads: {{{name}: PATH}}).");
             }
-            foreach (var task in options.TrainData.Keys.Concat(options.TestData.Keys).Concat(options.Heads.Keys).Distinct())
+            foreach (var task in options.TrainData.Keys.Concat(options.TestData.Keys).Concat(options.Heads.Keys)
+                         .Concat(options.TrainExamples.Keys).Concat(options.TestExamples.Keys).Distinct())
                 if (!names.Contains(task)) throw new FusionException($"Data or a head is given for task '{task}', which names no model of the pool (models: {string.Join(", ", names)}).");
             foreach (var (name, model) in pool._models)
             {
                 if (options.TrainData.TryGetValue(name, out var train)) pool._train[name] = pool.Read(train, model);
+                else if (options.TrainExamples.TryGetValue(name, out var trainExamples)) pool._train[name] = pool.Read(trainExamples, model, name);
                 if (options.TestData.TryGetValue(name, out var test)) pool._test[name] = pool.Read(test, model);
+                else if (options.TestExamples.TryGetValue(name, out var testExamples)) pool._test[name] = pool.Read(testExamples, model, name);
             }
             return pool;
         }
@@ -135,6 +147,45 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
         var examples = TextClassificationFile.ReadAll(path, (int)model.Head!["weight"].shape[0], model.Labels);
         if (examples.Count == 0) throw new FusionException($"{path}: no examples.");
         return new TaskData(Encoder.EncodeBatch(examples.Select(e => e.Text).ToList()), tensor(examples.Select(e => (long)e.Label).ToArray()), null);
+    }
+
+    /// <summary>The app's in-memory data for a task: texts tokenised here, or its batches concatenated once.</summary>
+    private TaskData Read(InMemoryData data, HuggingFaceModel model, string task)
+    {
+        long classes = model.Head!["weight"].shape[0];
+        if (data.Texts is { } texts)
+        {
+            if (Encoder is null) throw new FusionException($"Task '{task}': texts need a text model; {_pretrained.Folder} is '{_pretrained.ModelType}'.");
+            var list = texts.ToList();
+            if (list.Count == 0) throw new FusionException($"Task '{task}': no examples.");
+            if (list.FirstOrDefault(e => e.Label < 0 || e.Label >= classes) is { Text: not null } bad)
+                throw new FusionException($"Task '{task}': label {bad.Label} is outside the head's {classes} classes.");
+            return new TaskData(Encoder.EncodeBatch(list.Select(e => e.Text).ToList()), tensor(list.Select(e => (long)e.Label).ToArray()), null);
+        }
+        var inputs = new List<Tensor>();
+        var labels = new List<Tensor>();
+        try
+        {
+            foreach (var (x, y) in data.Batches!)
+            {
+                if (x.shape[0] != y.shape[0]) throw new FusionException($"Task '{task}': a batch has {x.shape[0]} inputs but {y.shape[0]} labels.");
+                inputs.Add(x);
+                labels.Add(y.to(ScalarType.Int64));
+            }
+            if (inputs.Count == 0) throw new FusionException($"Task '{task}': no batches.");
+            // Token ids of different lengths are padded to the longest batch; pixels must agree in shape.
+            if (inputs[0].dtype == ScalarType.Int64 && Encoder is not null)
+            {
+                long longest = inputs.Max(x => x.shape[1]);
+                var padded = inputs.Select(x => x.shape[1] == longest ? x : nn.functional.pad(x, new[] { 0L, longest - x.shape[1] }, value: Encoder.PadTokenId)).ToList();
+                return new TaskData(cat(padded, 0), cat(labels, 0), null);
+            }
+            return new TaskData(cat(inputs, 0), cat(labels, 0), null);
+        }
+        catch (Exception e) when (e is not FusionException)
+        {
+            throw new FusionException($"Task '{task}': its batches do not fit together ({e.Message.Split('\n')[0]}).");
+        }
     }
 
     /// <summary>CLIP's preprocessing at the model's size, with the folder's <c>preprocessor_config.json</c> mean and std when it has them.</summary>
