@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using FusionBench.Core;
+using FusionBench.Core.Algorithms;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,20 +42,17 @@ internal static class MergeCommand
             using var pool = ModelPool.FromCheckpoints(parse.GetValue(pretrained), modelPairs);
             using var progress = new ProgressReporter(context.Error, "merging");
             using var counted = CountingPool.Wrap(pool, progress);
-            FusionResult result;
-            using (result = algorithm.Fuse(counted, CliApp.RunOptions(), context.CancellationToken))
-            {
-                if (!result.HasWeights)
-                    throw new CliException($"Method '{result.Method.Name}' produces a model, not one set of weights, so there is nothing to write; evaluate it with `fusionbench run`.");
-                progress.Stop();
-                string peak = result.PeakMemoryBytes is long p ? $", peak memory {Bytes(p)}" : "";
-                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Merged {pool.ModelNames.Count} model(s) with {result.Method.Name} ({FormatParameters(result.Parameters)}) in {result.WallTime.TotalSeconds:F2} s{peak}."));
-                var sw = Stopwatch.StartNew();
-                Checkpoint.Save(result.Weights, outputPath, shardBytes, context.CancellationToken);
-                context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Wrote {outputPath} ({result.Weights.Count} tensors, {Bytes(result.Weights.ByteCount)}) in {sw.Elapsed.TotalSeconds:F2} s."));
-            }
+            // Streams tensor by tensor when the method can (averages, task arithmetic, DARE); a folder output gets the
+            // pretrained folder's config and tokenizer files.
+            string? pretrainedPath = parse.GetValue(pretrained);
+            var merged = StreamingMerge.MergeToCheckpoint(algorithm, counted, outputPath, shardBytes,
+                pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken);
+            progress.Stop();
+            string how = merged.Streamed ? ", streamed tensor by tensor" : "";
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Merged {pool.ModelNames.Count} model(s) with {algorithm.Info.Name} ({FormatParameters(merged.Parameters)}){how}."));
+            context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Wrote {outputPath} ({merged.Tensors} tensors, {Bytes(merged.Bytes)}) in {merged.Elapsed.TotalSeconds:F2} s."));
             return 0;
         }));
         return command;

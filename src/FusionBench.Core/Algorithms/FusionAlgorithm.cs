@@ -77,7 +77,7 @@ public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOp
 /// copies integer buffers.
 /// </summary>
 /// <typeparam name="TOptions">The method's options: public settable properties, named in snake_case as parameters.</typeparam>
-public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
+public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions>, IStreamingFusionAlgorithm where TOptions : class
 {
     /// <summary>Keeps the options.</summary>
     /// <param name="options">The options.</param>
@@ -86,6 +86,24 @@ public abstract class FusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> 
 
     /// <summary>Computes the fused weights. Called once per run with the options validated and a fresh context.</summary>
     protected abstract StateDict FuseCore(IModelPool modelPool, FusionContext context);
+
+    /// <summary>
+    /// The same weights as <see cref="FuseCore"/>, computed tensor by tensor when read (<see cref="MergePlan.Lazily"/>),
+    /// or null when the method needs the whole model at once. The default is null.
+    /// </summary>
+    protected virtual IWeightSource? StreamCore(IModelPool modelPool, FusionContext context) => null;
+
+    /// <inheritdoc />
+    public IReadOnlyDictionary<string, object?> Parameters => OptionsBinder.ToDictionary(Options);
+
+    /// <inheritdoc />
+    public IWeightSource? FuseStreaming(IModelPool modelPool, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(modelPool);
+        var info = Info ?? throw new InvalidOperationException($"{GetType().Name}.Info is null.");
+        OptionsBinder.Validate(info.Name, Options);
+        return StreamCore(modelPool, new FusionContext(info.Name, null, null, cancellationToken));
+    }
 
     private protected sealed override IDisposable FuseOutput(IModelPool modelPool, FusionContext context) => FuseCore(modelPool, context);
 }

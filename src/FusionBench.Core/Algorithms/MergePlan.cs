@@ -133,7 +133,7 @@ public sealed class MergePlan
             {
                 ct.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
-                output.Add(name, IsFloat(name) ? ToOutput(name, mergeFloat(name)) : CopyUnmerged(name));
+                output.Add(name, MergeOne(name, mergeFloat));
             }
             return output;
         }
@@ -142,6 +142,33 @@ public sealed class MergePlan
             output.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The same merge as <see cref="MergeEachTensor"/>, computed when each tensor is read: a source whose
+    /// <c>Read(name)</c> merges that tensor (reading one tensor of every model) and holds nothing else, so writing it
+    /// with <see cref="Checkpoints.Checkpoint.Save"/> streams the merge to disk tensor by tensor. Valid while the pool is open.
+    /// </summary>
+    public IWeightSource Lazily(Func<string, torch.Tensor> mergeFloat, string name = "merged") => new LazyMerge(this, mergeFloat, name);
+
+    private torch.Tensor MergeOne(string name, Func<string, torch.Tensor> mergeFloat) =>
+        IsFloat(name) ? ToOutput(name, mergeFloat(name)) : CopyUnmerged(name);
+
+    private sealed class LazyMerge(MergePlan plan, Func<string, torch.Tensor> mergeFloat, string name) : IWeightSource
+    {
+        public string Name => name;
+        public IReadOnlyList<string> TensorNames => plan.TensorNames;
+        public bool Contains(string tensorName) => plan.Infos.ContainsKey(tensorName);
+        public TensorInfo GetInfo(string tensorName) => plan.Infos[tensorName];
+
+        public torch.Tensor Read(string tensorName)
+        {
+            if (!Contains(tensorName)) throw new KeyNotFoundException($"The merge has no tensor '{tensorName}'.");
+            using var scope = torch.NewDisposeScope();
+            return plan.MergeOne(tensorName, mergeFloat).MoveToOuterDisposeScope();
+        }
+
+        public void Dispose() { }
     }
 
     /// <summary>A copy of a non-float tensor (integer buffers) from the pretrained model, else the reference model.</summary>

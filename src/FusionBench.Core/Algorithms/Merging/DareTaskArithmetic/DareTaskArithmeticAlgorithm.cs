@@ -21,4 +21,9 @@ public sealed class DareTaskArithmeticAlgorithm(DareTaskArithmeticOptions option
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor,
             new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights), ties: null, Array.Empty<string>(), context.CancellationToken);
     }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context) =>
+        GeneralizedTaskArithmeticMerger.Stream(MergePlan.Create(modelPool, Info.Name, requirePretrained: true), Options.ScalingFactor,
+            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights), Array.Empty<string>());
 }

@@ -42,13 +42,14 @@ internal static class GeneralizedTaskArithmeticMerger
     public static StateDict Merge(MergePlan plan, double scalingFactor, DareStep? dare, TiesStep? ties,
         IReadOnlyCollection<string> removeKeys, CancellationToken ct)
     {
+        if (ties is null) return plan.MergeEachTensor(Step(plan, scalingFactor, dare, removeKeys), ct);
         var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
         var mergedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
 
         // TIES's trim threshold is chosen over each whole task vector (FusionBench flattens the model), so it needs a
         // first pass over every tensor of each model before any tensor can be merged.
-        IReadOnlyList<double?>? thresholds = ties is null ? null : ModelThresholds(plan, mergedNames, dare, ties.Threshold, ct);
+        IReadOnlyList<double?> thresholds = ModelThresholds(plan, mergedNames, dare, ties.Threshold, ct);
         var zeroSignFixes = new List<ZeroSignFix>();
         double electedSignTotal = 0;
 
@@ -56,7 +57,6 @@ internal static class GeneralizedTaskArithmeticMerger
         try
         {
             var mergedSet = new HashSet<string>(mergedNames, StringComparer.Ordinal);
-            Tensor? scratch = null;
             foreach (var name in plan.TensorNames)
             {
                 ct.ThrowIfCancellationRequested();
@@ -68,50 +68,23 @@ internal static class GeneralizedTaskArithmeticMerger
                 }
                 var shape = plan.Infos[name].Shape;
                 var p = plan.ReadCompute(pre, name).flatten();
-                Tensor merged;
-                if (ties is null && dare is null)
+                var tv = TaskVectorMatrix(plan, name, p, dare);
+                TaskVectorKernels.Trim(tv, thresholds);
+                var sign = TaskVectorKernels.ElectSign(tv);
+                electedSignTotal += sign.sum().ToDouble();
+                var acc = TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction);
+                // Where the elected sign is 0 the entries still to be kept depend on the model-wide majority
+                // sign, known only after the last tensor. Such entries are rare (exact cancellation); keep them.
+                var pending = sign.eq(0).logical_and_(tv.ne(0).any(0));
+                if (pending.any().ToBoolean())
                 {
-                    // Plain task arithmetic: one cache-blocked pass, no task-vector buffer per model.
-                    merged = empty_like(p);
-                    if (scratch is null || scratch.dtype != p.dtype)
-                    {
-                        scratch?.Dispose();
-                        scratch = empty(TaskVectorKernels.ChunkElements, p.dtype);
-                        scratch.DetachFromDisposeScope();
-                    }
-                    var models = plan.Models.Select(m => plan.ReadCompute(m, name).flatten()).ToList();
-                    TaskVectorKernels.TaskArithmetic(merged, p, models, scalingFactor, scratch);
+                    var idx = pending.nonzero().flatten();
+                    zeroSignFixes.Add(new ZeroSignFix(name, Keep(idx), Keep(tv.index_select(1, idx)), Keep(p.index_select(0, idx))));
                 }
-                else
-                {
-                    var tv = TaskVectorMatrix(plan, name, p, dare);
-                    Tensor acc;
-                    if (ties is null)
-                    {
-                        acc = tv.sum(dim: 0);
-                    }
-                    else
-                    {
-                        TaskVectorKernels.Trim(tv, thresholds!);
-                        var sign = TaskVectorKernels.ElectSign(tv);
-                        electedSignTotal += sign.sum().ToDouble();
-                        acc = TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction);
-                        // Where the elected sign is 0 the entries still to be kept depend on the model-wide majority
-                        // sign, known only after the last tensor. Such entries are rare (exact cancellation); keep them.
-                        var pending = sign.eq(0).logical_and_(tv.ne(0).any(0));
-                        if (pending.any().ToBoolean())
-                        {
-                            var idx = pending.nonzero().flatten();
-                            zeroSignFixes.Add(new ZeroSignFix(name, Keep(idx), Keep(tv.index_select(1, idx)), Keep(p.index_select(0, idx))));
-                        }
-                    }
-                    merged = acc.mul_(scalingFactor).add_(p);
-                }
+                var merged = acc.mul_(scalingFactor).add_(p);
                 output.Add(name, plan.ToOutput(name, merged.view(shape)).contiguous());
             }
-            scratch?.Dispose();
-
-            if (ties is not null) ApplyZeroSignFixes(output, plan, zeroSignFixes, Math.Sign(electedSignTotal), ties.MergeFunction, scalingFactor);
+            ApplyZeroSignFixes(output, plan, zeroSignFixes, Math.Sign(electedSignTotal), ties.MergeFunction, scalingFactor);
             return output;
         }
         catch
@@ -123,6 +96,39 @@ internal static class GeneralizedTaskArithmeticMerger
         {
             foreach (var f in zeroSignFixes) f.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Task arithmetic and DARE task arithmetic computed tensor by tensor as they are read (<see cref="MergePlan.Lazily"/>):
+    /// every tensor's merge depends on that tensor alone. (TIES does not stream: its threshold and the zero-sign fix
+    /// look at the whole model.)
+    /// </summary>
+    public static IWeightSource Stream(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys) =>
+        plan.Lazily(Step(plan, scalingFactor, dare, removeKeys));
+
+    /// <summary>θ₀ + λ·Σᵢ τᵢ for one tensor (τᵢ DARE-dropped when asked); remove_keys keep θ₀.</summary>
+    private static Func<string, Tensor> Step(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys)
+    {
+        var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
+        var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
+        return name =>
+        {
+            var shape = plan.Infos[name].Shape;
+            var p = plan.ReadCompute(pre, name);
+            if (excluded.Contains(name)) return p;
+            p = p.flatten();
+            Tensor merged;
+            if (dare is null)
+            {
+                // Plain task arithmetic: one cache-blocked pass, no task-vector buffer per model.
+                merged = empty_like(p);
+                using var scratch = empty(Math.Min(TaskVectorKernels.ChunkElements, Math.Max(1, p.shape[0])), p.dtype);
+                var models = plan.Models.Select(m => plan.ReadCompute(m, name).flatten()).ToList();
+                TaskVectorKernels.TaskArithmetic(merged, p, models, scalingFactor, scratch);
+            }
+            else merged = TaskVectorMatrix(plan, name, p, dare).sum(dim: 0).mul_(scalingFactor).add_(p);
+            return merged.view(shape);
+        };
     }
 
     private static Tensor Keep(Tensor t)

@@ -23,4 +23,11 @@ public sealed class SimpleAverageAlgorithm(SimpleAverageOptions options, ILogger
         var weights = Enumerable.Repeat(1.0, plan.Count).ToArray();
         return LinearCombination.Merge(plan, weights, divisor: plan.Count, context.CancellationToken);
     }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
+    {
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
+        return LinearCombination.Stream(plan, Enumerable.Repeat(1.0, plan.Count).ToArray(), divisor: plan.Count);
+    }
 }

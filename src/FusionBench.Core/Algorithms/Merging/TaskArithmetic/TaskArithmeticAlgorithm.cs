@@ -19,4 +19,8 @@ public sealed class TaskArithmeticAlgorithm(TaskArithmeticOptions options, ILogg
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor, dare: null, ties: null, Array.Empty<string>(), context.CancellationToken);
     }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context) =>
+        GeneralizedTaskArithmeticMerger.Stream(MergePlan.Create(modelPool, Info.Name, requirePretrained: true), Options.ScalingFactor, dare: null, Array.Empty<string>());
 }

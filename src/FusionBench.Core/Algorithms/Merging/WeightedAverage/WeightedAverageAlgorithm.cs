@@ -11,6 +11,19 @@ public sealed class WeightedAverageAlgorithm(WeightedAverageOptions options, ILo
     /// <inheritdoc />
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
+        var (plan, weights, divisor) = Prepare(modelPool);
+        return LinearCombination.Merge(plan, weights, divisor, context.CancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
+    {
+        var (plan, weights, divisor) = Prepare(modelPool);
+        return LinearCombination.Stream(plan, weights, divisor);
+    }
+
+    private (MergePlan Plan, double[] Weights, double Divisor) Prepare(IModelPool modelPool)
+    {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
         var w = Options.Weights ?? throw new FusionParameterException(Info.Name, "weights", "Parameter 'weights' of 'weighted_average' is required.");
         if (w.Count != plan.Count)
@@ -19,6 +32,6 @@ public sealed class WeightedAverageAlgorithm(WeightedAverageOptions options, ILo
         double sum = w.Sum();
         if (Options.Normalize && Math.Abs(sum) < 1e-12)
             throw new FusionParameterException(Info.Name, "weights", "Parameter 'weights' of 'weighted_average' sums to 0 and cannot be normalized.");
-        return LinearCombination.Merge(plan, w.ToArray(), divisor: Options.Normalize ? sum : 1.0, context.CancellationToken);
+        return (plan, w.ToArray(), Options.Normalize ? sum : 1.0);
     }
 }

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.Internal;
+using FusionBench.Core.Options;
+
+namespace FusionBench.Core.Algorithms;
+
+/// <summary>What <see cref="StreamingMerge.MergeToCheckpoint"/> did.</summary>
+/// <param name="Streamed">Whether the merge streamed tensor by tensor (else it was computed whole, then written).</param>
+/// <param name="Tensors">Tensors written.</param>
+/// <param name="Bytes">Bytes of tensor data written.</param>
+/// <param name="Elapsed">Merge and write, together.</param>
+/// <param name="Parameters">The method's parameters.</param>
+public sealed record StreamingMergeResult(bool Streamed, int Tensors, long Bytes, TimeSpan Elapsed, IReadOnlyDictionary<string, object?> Parameters);
+
+/// <summary>
+/// Merges straight to a checkpoint: a method that streams (<see cref="IStreamingFusionAlgorithm"/>) computes each merged
+/// tensor as the writer asks for it and drops it once written, so memory holds one tensor of every model, not the
+/// merged model; any other method fuses in memory first. A folder gets Hugging Face's layout (sharded at
+/// <c>maxShardBytes</c>) plus the pretrained folder's config and tokenizer files, so it loads as the pretrained model
+/// does. Written atomically: a failed or cancelled merge leaves no output (and an earlier one intact).
+/// </summary>
+public static class StreamingMerge
+{
+    /// <summary>The files of a Hugging Face model folder, other than weights, that a merged model shares with its base.</summary>
+    public static IReadOnlyList<string> SideFiles { get; } = new[]
+    {
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+        "added_tokens.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer.model", "chat_template.jinja", "preprocessor_config.json",
+    };
+
+    /// <summary>Merges <paramref name="modelPool"/> with <paramref name="algorithm"/> into <paramref name="outputPath"/>.</summary>
+    /// <param name="algorithm">A merge whose result is one set of weights.</param>
+    /// <param name="modelPool">The models.</param>
+    /// <param name="outputPath">A <c>.safetensors</c> file, a <c>.bin</c>/<c>.pt</c> file, or a folder.</param>
+    /// <param name="maxShardBytes">The largest shard of a folder.</param>
+    /// <param name="sideFilesFrom">A folder whose <see cref="SideFiles"/> are copied into a folder output (usually the pretrained model's), or null.</param>
+    /// <param name="cancellationToken">Observed between tensors.</param>
+    /// <exception cref="FusionException">The method produces a model, not weights.</exception>
+    public static StreamingMergeResult MergeToCheckpoint(IFusionAlgorithm algorithm, IModelPool modelPool, string outputPath,
+        long maxShardBytes = Checkpoint.DefaultMaxShardBytes, string? sideFilesFrom = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(algorithm);
+        ArgumentNullException.ThrowIfNull(modelPool);
+        ArgumentNullException.ThrowIfNull(outputPath);
+        var clock = Stopwatch.StartNew();
+        bool folder = !outputPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            && !new[] { ".bin", ".pt", ".pth" }.Any(e => outputPath.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+        bool existed = Directory.Exists(outputPath);
+        var copied = new List<string>();
+        try
+        {
+            IWeightSource written;
+            IDisposable? owned = null;
+            IReadOnlyDictionary<string, object?> parameters;
+            bool streamed;
+            if (algorithm is IStreamingFusionAlgorithm s && s.FuseStreaming(modelPool, cancellationToken) is { } lazy)
+            {
+                written = lazy;
+                streamed = true;
+                parameters = s.Parameters;
+            }
+            else
+            {
+                var result = algorithm.Fuse(modelPool, cancellationToken);
+                if (!result.HasWeights)
+                {
+                    result.Dispose();
+                    throw new FusionException($"Method '{result.Method.Name}' produces a model, not one set of weights, so there is nothing to write.");
+                }
+                written = result.Weights;
+                owned = result;
+                streamed = false;
+                parameters = result.Parameters;
+            }
+            using (owned)
+            using (written)
+            {
+                Checkpoint.Save(written, outputPath, maxShardBytes, cancellationToken);
+                long bytes = written.TensorNames.Sum(n => { var i = written.GetInfo(n); return i.ElementCount * SafeTensorsDType.SizeOf(i.DType); });
+                if (folder && sideFilesFrom is not null && Directory.Exists(sideFilesFrom))
+                    foreach (var file in SideFiles.Where(f => File.Exists(Path.Combine(sideFilesFrom, f))))
+                    {
+                        string target = Path.Combine(outputPath, file), tmp = AtomicFile.TempPathFor(target);
+                        File.Copy(Path.Combine(sideFilesFrom, file), tmp, overwrite: true);
+                        File.Move(tmp, target, overwrite: true);
+                        copied.Add(target);
+                    }
+                return new StreamingMergeResult(streamed, written.TensorNames.Count, bytes, clock.Elapsed, parameters);
+            }
+        }
+        catch
+        {
+            // Nothing half-written: a folder this call created goes; an earlier folder keeps its files (Save renames last).
+            if (folder && !existed && Directory.Exists(outputPath))
+                try { Directory.Delete(outputPath, recursive: true); } catch (IOException) { }
+            throw;
+        }
+    }
+}

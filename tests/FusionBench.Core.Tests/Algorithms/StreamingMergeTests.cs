@@ -1,0 +1,106 @@
+using FusionBench.Core.Algorithms;
+using FusionBench.Core.Checkpoints;
+using FusionBench.Core.ModelPools;
+using FusionBench.Core.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Tests.Algorithms;
+
+/// <summary>Merging straight to a checkpoint: the same bits as the in-memory merge, config and tokenizer carried over, nothing half-written.</summary>
+public class StreamingMergeTests
+{
+    private static IFusionAlgorithm Create(string method, params (string Key, string Value)[] set)
+    {
+        var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        return services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>()
+            .Create(method, set.Select(p => new KeyValuePair<string, string>(p.Key, p.Value)));
+    }
+
+    /// <summary>The golden pool written as bf16 Hugging Face folders with a config and tokenizer files.</summary>
+    private static ModelPool Bf16Pool(TempDir dir)
+    {
+        string Folder(string name)
+        {
+            using var source = Checkpoint.Open(TestData.GoldenModel(name));
+            using var bf16 = new StateDict(name);
+            foreach (var n in source.TensorNames) { using var t = source.Read(n); bf16.Add(n, is_floating_point(t.dtype) ? t.to(ScalarType.BFloat16) : t.clone()); }
+            string folder = dir.File(name);
+            Checkpoint.Save(bf16, folder, maxShardBytes: 300);
+            return folder;
+        }
+        string pre = Folder("pretrained");
+        File.WriteAllText(Path.Combine(pre, "config.json"), "{\"model_type\": \"tiny\"}");
+        File.WriteAllText(Path.Combine(pre, "tokenizer.json"), "{\"version\": \"1.0\"}");
+        return ModelPool.FromCheckpoints(pre, TestData.GoldenTasks.Select(t => new KeyValuePair<string, string>(t, Folder(t))));
+    }
+
+    [Theory]
+    [InlineData("simple_average", true)]
+    [InlineData("weighted_average", true, "weights", "[0.2,0.3,0.5]")]
+    [InlineData("task_arithmetic", true, "scaling_factor", "0.4")]
+    [InlineData("dare_task_arithmetic", true, "sparsity_ratio", "0.5")]
+    [InlineData("ties_merging", false)]
+    [InlineData("dare_ties_merging", false)]
+    [InlineData("slerp", false)]
+    public void EveryDataFreeMethod_WritesTheInMemoryMergeBitForBit_ShardedBf16WithConfigAndTokenizer(string method, bool streams, params string[] set)
+    {
+        using var dir = TestData.NewTempDir();
+        using var pool = method == "slerp"
+            ? ModelPool.FromCheckpoints(null, TestData.GoldenTasks.Take(2).Select(t => new KeyValuePair<string, string>(t, TestData.GoldenModel(t))))
+            : Bf16Pool(dir);
+        var parameters = set.Chunk(2).Select(p => (p[0], p[1])).ToArray();
+        string output = dir.File("merged");
+        var result = StreamingMerge.MergeToCheckpoint(Create(method, parameters), pool, output, maxShardBytes: 64, sideFilesFrom: method == "slerp" ? null : dir.File("pretrained"));
+        Assert.Equal(streams, result.Streamed);
+
+        using var inMemory = Create(method, parameters).Fuse(pool);
+        using var written = Checkpoint.Open(output);
+        TestData.AssertClose(inMemory.Weights, written, atol: 0, rtol: 0);
+        Assert.Equal(inMemory.Weights.Count, result.Tensors);
+        if (method == "slerp") return;
+        Assert.True(File.Exists(Path.Combine(output, "model.safetensors.index.json")), "not sharded");
+        Assert.All(written.TensorNames, n => Assert.True(!written.GetInfo(n).IsFloatingPoint || written.GetInfo(n).DType == ScalarType.BFloat16, n));
+        Assert.Equal("{\"model_type\": \"tiny\"}", File.ReadAllText(Path.Combine(output, "config.json")));
+        Assert.True(File.Exists(Path.Combine(output, "tokenizer.json")));
+    }
+
+    [Fact]
+    public void AMergeCancelledOrFailingHalfWay_LeavesNoOutputFolder_AndAnEarlierOutputIntact()
+    {
+        using var dir = TestData.NewTempDir();
+        using var pool = TestData.GoldenPool();
+        using var cts = new CancellationTokenSource();
+        int reads = 0;
+        using var cancelling = new ModelPool(new Tripwire(pool.Pretrained!, () => { if (++reads == 2) cts.Cancel(); }),
+            pool.ModelNames.Select(n => new KeyValuePair<string, IWeightSource>(n, pool.GetModel(n))), ownsSources: false);
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            StreamingMerge.MergeToCheckpoint(Create("task_arithmetic"), cancelling, dir.File("out"), maxShardBytes: 200, cancellationToken: cts.Token));
+        Assert.False(Directory.Exists(dir.File("out")));
+
+        reads = 0;
+        using var failing = new ModelPool(new Tripwire(pool.Pretrained!, () => { if (++reads == 2) throw new IOException("disk gone"); }),
+            pool.ModelNames.Select(n => new KeyValuePair<string, IWeightSource>(n, pool.GetModel(n))), ownsSources: false);
+        Assert.Throws<IOException>(() => StreamingMerge.MergeToCheckpoint(Create("task_arithmetic"), failing, dir.File("out"), maxShardBytes: 200));
+        Assert.False(Directory.Exists(dir.File("out")));
+
+        // An earlier output keeps its files when a new merge into it fails.
+        StreamingMerge.MergeToCheckpoint(Create("simple_average"), pool, dir.File("out"), maxShardBytes: 200);
+        var before = Directory.GetFiles(dir.File("out")).Order().Select(File.ReadAllBytes).ToList();
+        reads = 0;
+        Assert.Throws<IOException>(() => StreamingMerge.MergeToCheckpoint(Create("task_arithmetic"), failing, dir.File("out"), maxShardBytes: 200));
+        Assert.Equal(before, Directory.GetFiles(dir.File("out")).Order().Select(File.ReadAllBytes).ToList());
+    }
+
+    /// <summary>A source that runs an action on every read (to cancel or fail a merge half-way).</summary>
+    private sealed class Tripwire(IWeightSource inner, Action onRead) : IWeightSource
+    {
+        public string Name => inner.Name;
+        public IReadOnlyList<string> TensorNames => inner.TensorNames;
+        public bool Contains(string tensorName) => inner.Contains(tensorName);
+        public TensorInfo GetInfo(string tensorName) => inner.GetInfo(tensorName);
+        public Tensor Read(string tensorName) { onRead(); return inner.Read(tensorName); }
+        public void Dispose() { }
+    }
+}
