@@ -30,9 +30,14 @@ public sealed class ModelPool : IModelPool, IDisposable
         }
     }
 
-    /// <summary>Opens checkpoints (see <see cref="Checkpoint.Open"/>) into a pool that owns them.</summary>
+    /// <summary>
+    /// Opens checkpoints (see <see cref="Checkpoint.Open"/>) into a pool that owns them. A model path that is a PEFT LoRA
+    /// adapter folder (<c>adapter_config.json</c>) is that adapter on top of the pretrained model (<see cref="LoraAdapter"/>),
+    /// so every method merges LoRA fine-tunes directly.
+    /// </summary>
     /// <param name="pretrainedPath">The pretrained checkpoint, or null.</param>
-    /// <param name="models">Fine-tuned checkpoints: name → path.</param>
+    /// <param name="models">Fine-tuned checkpoints or LoRA adapter folders: name → path.</param>
+    /// <exception cref="FusionException">An adapter without a pretrained model, or one that does not fit it.</exception>
     public static ModelPool FromCheckpoints(string? pretrainedPath, IEnumerable<KeyValuePair<string, string>> models)
     {
         ArgumentNullException.ThrowIfNull(models);
@@ -44,7 +49,10 @@ public sealed class ModelPool : IModelPool, IDisposable
             var list = new List<KeyValuePair<string, IWeightSource>>();
             foreach (var (name, path) in models)
             {
-                var source = Checkpoint.Open(path);
+                IWeightSource source;
+                if (LoraAdapter.IsAdapterFolder(path))
+                    source = new LoraAdapter(path, pretrained ?? throw new FusionException($"{path} is a LoRA adapter: give its base model as the pretrained model."));
+                else source = Checkpoint.Open(path);
                 opened.Add(source);
                 list.Add(new(name, source));
             }

@@ -133,6 +133,15 @@ public class TextModelZooTests(MiniLmFixture minilm) : IClassFixture<MiniLmFixtu
         var report = pool.CreateTaskPool().Evaluate(_ => model, new Dictionary<string, object?>());
         Assert.Equal(manifest.Tasks.Single(t => t.Name == "langid").LoraAccuracy!.Value, report.Tasks["langid"].Accuracy, 9);
 
+        // The zoo's adapter folders are PEFT's layout: the library's reader of any PEFT adapter merges them the same way.
+        using (var baseModel = Checkpoint.Open(minilm.Folder))
+        using (var peft = new FusionBench.Core.Checkpoints.LoraAdapter(TextModelZoo.LoraPath(zoo, "langid"), baseModel))
+            foreach (var name in peft.ChangedTensors)
+            {
+                using var viaPeft = peft.Read(name);
+                Assert.True(viaPeft.allclose(model[name], rtol: 1e-5, atol: 1e-6), name);
+            }
+
         // The same LoRA options again: cached, nothing retrained.
         reports.Clear();
         TextModelZoo.EnsureBuilt(Data, models, zoo, options with { Lora = lora }, progress: new Collect(reports));

@@ -1,0 +1,133 @@
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Checkpoints;
+
+/// <summary>
+/// A PEFT LoRA adapter folder (<c>adapter_config.json</c> + <c>adapter_model.safetensors</c>) on top of its base model,
+/// as a model: every tensor is the base model's, except each adapted module's weight, which is
+/// W + s·B·A with s = α/r (or α/√r with <c>use_rslora</c>; per-module α and r from <c>alpha_pattern</c>/<c>rank_pattern</c>,
+/// r read from A's shape), transposed for <c>fan_in_fan_out</c> — PEFT's <c>merge_and_unload</c>. Computed lazily,
+/// tensor by tensor, in float32, and returned in the base tensor's dtype. Tensors the adapter saves whole
+/// (<c>modules_to_save</c>) replace the base's. DoRA, adapter biases and other PEFT types are errors naming the file.
+/// </summary>
+public sealed class LoraAdapter : IWeightSource
+{
+    private const string Prefix = "base_model.model.";
+    private readonly IWeightSource _base;
+    private readonly SafeTensorsFile _adapter;
+    private readonly Dictionary<string, (string A, string B, double Scale)> _adapted = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _replaced = new(StringComparer.Ordinal);
+    private readonly bool _fanInFanOut;
+
+    /// <summary>Whether a folder is a PEFT adapter (it has <c>adapter_config.json</c>).</summary>
+    public static bool IsAdapterFolder(string path) => Directory.Exists(path) && File.Exists(Path.Combine(path, "adapter_config.json"));
+
+    /// <summary>Opens an adapter folder over its base model (which the adapter does not own).</summary>
+    /// <exception cref="FusionException">Not a LoRA adapter this reader supports, or it does not fit the base model; the message names the file.</exception>
+    public LoraAdapter(string folder, IWeightSource baseModel)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        _base = baseModel ?? throw new ArgumentNullException(nameof(baseModel));
+        Name = folder;
+        string configPath = Path.Combine(folder, "adapter_config.json");
+        if (!File.Exists(configPath)) throw new FusionException($"{folder}: no adapter_config.json (not a PEFT adapter folder).");
+        using var doc = JsonDocument.Parse(File.ReadAllText(configPath));
+        var c = doc.RootElement;
+        string Str(string key, string fallback) => c.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : fallback;
+        bool Flag(string key) => c.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True;
+        if (Str("peft_type", "LORA") != "LORA") throw new FusionException($"{configPath}: peft_type '{Str("peft_type", "")}' is not supported (LORA is).");
+        if (Flag("use_dora")) throw new FusionException($"{configPath}: use_dora is not supported (DoRA's magnitude vector changes the merge).");
+        if (Str("bias", "none") != "none") throw new FusionException($"{configPath}: bias '{Str("bias", "")}' is not supported (only 'none').");
+        _fanInFanOut = Flag("fan_in_fan_out");
+        bool rslora = Flag("use_rslora");
+        double alpha = c.TryGetProperty("lora_alpha", out var la) ? la.GetDouble() : 8;
+        var alphaPattern = Patterns(c, "alpha_pattern");
+        var rankPattern = Patterns(c, "rank_pattern");
+        string weights = Path.Combine(folder, "adapter_model.safetensors");
+        if (!File.Exists(weights))
+            throw new FusionException($"{folder}: no adapter_model.safetensors{(File.Exists(Path.Combine(folder, "adapter_model.bin")) ? " (adapter_model.bin is not read: save the adapter with safe_serialization)" : "")}.");
+        _adapter = SafeTensorsFile.Open(weights);
+        try
+        {
+            foreach (var name in _adapter.TensorNames)
+            {
+                string key = name.StartsWith(Prefix, StringComparison.Ordinal) ? name[Prefix.Length..] : name;
+                if (key.EndsWith(".lora_A.weight", StringComparison.Ordinal))
+                {
+                    string module = key[..^".lora_A.weight".Length];
+                    string b = name[..^"lora_A.weight".Length] + "lora_B.weight";
+                    if (!_adapter.Contains(b)) throw new FusionException($"{weights}: {name} has no matching lora_B.");
+                    string target = module + ".weight";
+                    if (!_base.Contains(target)) throw new FusionException($"{weights}: adapts '{target}', which the base model {_base.Name} does not have.");
+                    long r = _adapter.GetInfo(name).Shape[0];
+                    if (rankPattern.FirstOrDefault(p => Matches(module, p.Key)) is { Key: not null } rp && (long)rp.Value != r)
+                        throw new FusionException($"{weights}: {name} has rank {r} but rank_pattern says {rp.Value}.");
+                    double a = alphaPattern.FirstOrDefault(p => Matches(module, p.Key)) is { Key: not null } ap ? ap.Value : alpha;
+                    _adapted[target] = (name, b, rslora ? a / Math.Sqrt(r) : a / r);
+                }
+                else if (key.EndsWith(".lora_B.weight", StringComparison.Ordinal)) continue;
+                else if (key.Contains(".lora_", StringComparison.Ordinal))
+                    throw new FusionException($"{weights}: tensor '{name}' is a LoRA part this reader does not merge (embedding or magnitude adapters).");
+                else
+                {
+                    // modules_to_save: PEFT stores "<module>.modules_to_save.default.<param>" or the plain name.
+                    string plain = key.Replace(".modules_to_save.default.", ".", StringComparison.Ordinal);
+                    if (!_base.Contains(plain)) throw new FusionException($"{weights}: tensor '{name}' replaces '{plain}', which the base model does not have.");
+                    _replaced[plain] = name;
+                }
+            }
+            if (_adapted.Count == 0 && _replaced.Count == 0) throw new FusionException($"{weights}: no LoRA weights.");
+        }
+        catch
+        {
+            _adapter.Dispose();
+            throw;
+        }
+    }
+
+    private static List<KeyValuePair<string, double>> Patterns(JsonElement c, string key) =>
+        c.TryGetProperty(key, out var p) && p.ValueKind == JsonValueKind.Object
+            ? p.EnumerateObject().Select(x => new KeyValuePair<string, double>(x.Name, x.Value.GetDouble())).ToList()
+            : new List<KeyValuePair<string, double>>();
+
+    /// <summary>PEFT matches a pattern key against the module name's end (a dotted suffix) or as a regex over the whole name.</summary>
+    private static bool Matches(string module, string pattern) =>
+        module == pattern || module.EndsWith("." + pattern, StringComparison.Ordinal)
+        || System.Text.RegularExpressions.Regex.IsMatch(module, @"\A(?:.*\.)?(?:" + pattern + @")\z");
+
+    /// <summary>The tensors the adapter changes (adapted weights and saved modules).</summary>
+    public IReadOnlyCollection<string> ChangedTensors => _adapted.Keys.Concat(_replaced.Keys).ToList();
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> TensorNames => _base.TensorNames;
+
+    /// <inheritdoc />
+    public bool Contains(string tensorName) => _base.Contains(tensorName);
+
+    /// <inheritdoc />
+    public TensorInfo GetInfo(string tensorName) => _base.GetInfo(tensorName);
+
+    /// <inheritdoc />
+    public Tensor Read(string tensorName)
+    {
+        if (_replaced.TryGetValue(tensorName, out var saved)) return _adapter.Read(saved);
+        if (!_adapted.TryGetValue(tensorName, out var lora)) return _base.Read(tensorName);
+        using var scope = NewDisposeScope();
+        var w = _base.Read(tensorName);
+        var a = _adapter.Read(lora.A).to(ScalarType.Float32);
+        var b = _adapter.Read(lora.B).to(ScalarType.Float32);
+        var delta = b.matmul(a);
+        if (_fanInFanOut) delta = delta.t();
+        if (!delta.shape.SequenceEqual(w.shape))
+            throw new FusionException($"{Name}: B·A for '{tensorName}' is [{string.Join(", ", delta.shape)}], the base weight is [{string.Join(", ", w.shape)}].");
+        var merged = w.to(ScalarType.Float32).add(delta, alpha: lora.Scale);
+        return merged.to(w.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Disposes the adapter file (not the base model).</summary>
+    public void Dispose() => _adapter.Dispose();
+}
