@@ -82,25 +82,53 @@ internal static class TaskVectorKernels
     }
 
     /// <summary>Two histogram passes over the float bits; null if a value has its sign bit set (not a magnitude).</summary>
-    private static unsafe float? RadixKthSmallest(Tensor values, long k)
+    private static float? RadixKthSmallest(Tensor values, long k)
     {
-        long d = values.shape[0];
-        uint* bits = (uint*)Internal.NativeTensorMemory.DataPointer(values);
         var high = new long[1 << 16];
-        for (long i = 0; i < d; i++) high[bits[i] >> 16]++;
-        for (int b = 1 << 15; b < high.Length; b++)
-            if (high[b] != 0) return null; // a negative value (or -0.0): the bit order is not the value order
-        long below = 0;
-        int bucket = 0;
-        while (below + high[bucket] < k) below += high[bucket++];
+        AddHighHistogram(values, high);
+        if (RadixBucket(high, k) is not (int bucket, long below)) return null;
         var low = new long[1 << 16];
+        AddLowHistogram(values, bucket, low);
+        return RadixValue(bucket, low, k - below);
+    }
+
+    /// <summary>Counts the high 16 bits of each float32 of a contiguous CPU tensor into <paramref name="high"/>.</summary>
+    internal static unsafe void AddHighHistogram(Tensor values, long[] high)
+    {
+        long d = values.NumberOfElements;
+        uint* bits = (uint*)Internal.NativeTensorMemory.DataPointer(values);
+        for (long i = 0; i < d; i++) high[bits[i] >> 16]++;
+    }
+
+    /// <summary>Counts the low 16 bits of the float32 values whose high bits are <paramref name="bucket"/>.</summary>
+    internal static unsafe void AddLowHistogram(Tensor values, int bucket, long[] low)
+    {
+        long d = values.NumberOfElements;
+        uint* bits = (uint*)Internal.NativeTensorMemory.DataPointer(values);
         for (long i = 0; i < d; i++)
         {
             uint x = bits[i];
             if ((x >> 16) == (uint)bucket) low[x & 0xFFFF]++;
         }
+    }
+
+    /// <summary>The high-bits bucket holding rank <paramref name="k"/> and how many values lie below it; null if a value is negative.</summary>
+    internal static (int Bucket, long Below)? RadixBucket(long[] high, long k)
+    {
+        for (int b = 1 << 15; b < high.Length; b++)
+            if (high[b] != 0) return null; // a negative value (or -0.0): the bit order is not the value order
+        long below = 0;
+        int bucket = 0;
+        while (below + high[bucket] < k) below += high[bucket++];
+        return (bucket, below);
+    }
+
+    /// <summary>The value of rank <paramref name="kInBucket"/> inside <paramref name="bucket"/> from its low-bits histogram.</summary>
+    internal static float RadixValue(int bucket, long[] low, long kInBucket)
+    {
+        long below = 0;
         int lowBits = 0;
-        while (below + low[lowBits] < k) below += low[lowBits++];
+        while (below + low[lowBits] < kInBucket) below += low[lowBits++];
         return BitConverter.Int32BitsToSingle((bucket << 16) | lowBits);
     }
 

@@ -41,8 +41,9 @@ public class StreamingMergeTests
     [InlineData("weighted_average", true, "weights", "[0.2,0.3,0.5]")]
     [InlineData("task_arithmetic", true, "scaling_factor", "0.4")]
     [InlineData("dare_task_arithmetic", true, "sparsity_ratio", "0.5")]
-    [InlineData("ties_merging", false)]
-    [InlineData("dare_ties_merging", false)]
+    [InlineData("ties_merging", true)]
+    [InlineData("ties_merging", true, "threshold", "60", "merge_func", "mean")]
+    [InlineData("dare_ties_merging", true)]
     [InlineData("slerp", false)]
     public void EveryDataFreeMethod_WritesTheInMemoryMergeBitForBit_ShardedBf16WithConfigAndTokenizer(string method, bool streams, params string[] set)
     {
@@ -64,6 +65,34 @@ public class StreamingMergeTests
         Assert.All(written.TensorNames, n => Assert.True(!written.GetInfo(n).IsFloatingPoint || written.GetInfo(n).DType == ScalarType.BFloat16, n));
         Assert.Equal("{\"model_type\": \"tiny\"}", File.ReadAllText(Path.Combine(output, "config.json")));
         Assert.True(File.Exists(Path.Combine(output, "tokenizer.json")));
+    }
+
+    [Theory]
+    [InlineData("sum")]
+    [InlineData("mean")]
+    [InlineData("max")]
+    public void StreamedTies_SettlesExactlyCancellingEntriesByTheModelWideMajority_AsTheInMemoryMerge(string mergeFunc)
+    {
+        // Two models whose task vectors cancel exactly on the first tensor (elected sign 0 there) and agree elsewhere.
+        using var g = new TorchSharp.torch.Generator(5);
+        var pre = new StateDict("pre");
+        pre.Add("a.weight", randn(new long[] { 6, 5 }, generator: g));
+        pre.Add("b.weight", randn(new long[] { 40 }, generator: g));
+        var tau = randn(new long[] { 6, 5 }, generator: g);
+        var up = randn(new long[] { 40 }, generator: g).abs_();
+        var m1 = new StateDict("m1");
+        m1.Add("a.weight", pre["a.weight"] + tau);
+        m1.Add("b.weight", pre["b.weight"] + up);
+        var m2 = new StateDict("m2");
+        m2.Add("a.weight", pre["a.weight"] - tau);
+        m2.Add("b.weight", pre["b.weight"] + 0.5 * up);
+        using var pool = new ModelPool(pre, new[] { new KeyValuePair<string, IWeightSource>("m1", m1), new("m2", m2) });
+        var ties = Create("ties_merging", ("threshold", "100"), ("merge_func", mergeFunc));
+        using var inMemory = ties.Fuse(pool);
+        using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
+        TestData.AssertClose(inMemory.Weights, streamed, atol: 0, rtol: 0);
+        using var first = streamed.Read("a.weight");
+        Assert.False(first.allclose(pre["a.weight"]), "the cancelling entries were not settled by the majority sign");
     }
 
     [Fact]

@@ -18,4 +18,10 @@ public sealed class DareTiesMergingAlgorithm(DareTiesMergingOptions options, ILo
             new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights),
             new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
     }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context) =>
+        GeneralizedTaskArithmeticMerger.StreamTies(MergePlan.Create(modelPool, Info.Name, requirePretrained: true), Options.ScalingFactor,
+            new DareStep(Options.SparsityRatio, Options.Rescale, Options.Seed, Options.OnlyOnLinearWeights),
+            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
 }

@@ -106,6 +106,75 @@ internal static class GeneralizedTaskArithmeticMerger
     public static IWeightSource Stream(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys) =>
         plan.Lazily(Step(plan, scalingFactor, dare, removeKeys));
 
+    /// <summary>
+    /// TIES (and DARE TIES) streamed, exact to the in-memory merge: each model's trim threshold — the k-th magnitude over
+    /// the whole task vector, FusionBench's rule — comes from two histogram passes over the float32 bits (high 16 bits,
+    /// then the low 16 inside the bucket that holds rank k) instead of a model-sized buffer, a third pass sums the elected
+    /// signs for the model-wide majority that settles entries whose elected sign is 0, then each tensor is merged when
+    /// read. Four reads of every model instead of two, one tensor of every model in memory. Null when a tensor computes
+    /// in float64 (the bit histogram is float32's).
+    /// </summary>
+    public static IWeightSource? StreamTies(MergePlan plan, double scalingFactor, DareStep? dare, TiesStep ties, IReadOnlyCollection<string> removeKeys, CancellationToken ct)
+    {
+        var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
+        var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
+        var mergedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
+        if (mergedNames.Any(n => plan.ComputeType(n) != ScalarType.Float32)) return null;
+        var thresholds = StreamedThresholds(plan, mergedNames, dare, ties.Threshold, ct);
+        if (thresholds is null) return null;
+        double electedSignTotal = 0;
+        foreach (var name in mergedNames)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var tv = TaskVectorMatrix(plan, name, plan.ReadCompute(pre, name).flatten(), dare);
+            TaskVectorKernels.Trim(tv, thresholds);
+            electedSignTotal += TaskVectorKernels.ElectSign(tv).sum().ToDouble();
+        }
+        int majority = Math.Sign(electedSignTotal);
+        var mergedSet = new HashSet<string>(mergedNames, StringComparer.Ordinal);
+        return plan.Lazily(name =>
+        {
+            var p = plan.ReadCompute(pre, name);
+            if (!mergedSet.Contains(name)) return p;
+            var shape = plan.Infos[name].Shape;
+            p = p.flatten();
+            var tv = TaskVectorMatrix(plan, name, p, dare);
+            TaskVectorKernels.Trim(tv, thresholds);
+            // An entry whose elected sign is 0 takes the model-wide majority sign (the in-memory merge's zero-sign fix).
+            var sign = TaskVectorKernels.ElectSign(tv);
+            sign.masked_fill_(sign.eq(0), majority);
+            return TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction).mul_(scalingFactor).add_(p).view(shape);
+        });
+    }
+
+    /// <summary>Each model's trim threshold by two streamed histogram passes; null when a magnitude's bits are not ordered (negative).</summary>
+    private static IReadOnlyList<double?>? StreamedThresholds(MergePlan plan, IReadOnlyList<string> names, DareStep? dare, double threshold, CancellationToken ct)
+    {
+        var pre = plan.Pretrained!;
+        long d = names.Sum(n => plan.Infos[n].ElementCount);
+        double fraction = threshold > 1 ? threshold / 100.0 : threshold;
+        long k = d - (long)Math.Floor(d * fraction);
+        if (k <= 0 || d == 0) return Enumerable.Repeat<double?>(null, plan.Count).ToList();
+        var high = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
+        var low = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
+        void Pass(Action<int, Tensor> count)
+        {
+            foreach (var name in names)
+            {
+                ct.ThrowIfCancellationRequested();
+                using var scope = NewDisposeScope();
+                var tv = TaskVectorMatrix(plan, name, plan.ReadCompute(pre, name).flatten(), dare).abs_();
+                for (int i = 0; i < plan.Count; i++) count(i, tv[i].contiguous());
+            }
+        }
+        Pass((i, magnitudes) => TaskVectorKernels.AddHighHistogram(magnitudes, high[i]));
+        var buckets = high.Select(h => TaskVectorKernels.RadixBucket(h, k)).ToArray();
+        if (buckets.Any(b => b is null)) return null;
+        Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, buckets[i]!.Value.Bucket, low[i]));
+        return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(buckets[i]!.Value.Bucket, low[i], k - buckets[i]!.Value.Below)).ToList();
+    }
+
     /// <summary>θ₀ + λ·Σᵢ τᵢ for one tensor (τᵢ DARE-dropped when asked); remove_keys keep θ₀.</summary>
     private static Func<string, Tensor> Step(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys)
     {

@@ -25,4 +25,9 @@ public sealed class TiesMergingAlgorithm(TiesMergingOptions options, ILogger<Tie
         return GeneralizedTaskArithmeticMerger.Merge(plan, Options.ScalingFactor, dare: null,
             new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
     }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context) =>
+        GeneralizedTaskArithmeticMerger.StreamTies(MergePlan.Create(modelPool, Info.Name, requirePretrained: true), Options.ScalingFactor, dare: null,
+            new TiesStep(Options.Threshold, Options.MergeFunc), Options.RemoveKeys ?? Array.Empty<string>(), context.CancellationToken);
 }
