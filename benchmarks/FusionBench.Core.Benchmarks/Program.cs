@@ -35,6 +35,14 @@ if (args.Length > 0 && args[0] == "make-image-experiment")
     return;
 }
 
+// `make-llm DIR LAYERS MODELS` writes Qwen2-0.5B-shaped bf16 folders (pretrained + MODELS fine-tunes, LAYERS layers)
+// for benchmarks/merge-at-scale.sh.
+if (args.Length > 0 && args[0] == "make-llm")
+{
+    LlmCheckpoints.Write(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+
 // In process: BenchmarkDotNet's generated out-of-process project does not get the libtorch load fix.
 // Each invocation moves gigabytes, so a few monitored iterations give stable means.
 var job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)

@@ -30,6 +30,18 @@ public interface IWeightSource : IDisposable
     /// </summary>
     /// <exception cref="KeyNotFoundException">No tensor has that name.</exception>
     torch.Tensor Read(string tensorName);
+
+    /// <summary>
+    /// Reads rows <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 of a tensor (along its
+    /// first dimension); the caller owns the result. The default reads the whole tensor and copies the rows; a file
+    /// source reads only their bytes, so a merge can work on row blocks of a large tensor (an embedding of 150k rows)
+    /// without holding it whole.
+    /// </summary>
+    torch.Tensor ReadRows(string tensorName, long start, long count)
+    {
+        using var whole = Read(tensorName);
+        return whole.narrow(0, start, count).clone();
+    }
 }
 
 /// <summary>The dtype and shape of a stored tensor.</summary>

@@ -55,6 +55,9 @@ public sealed class StateDict : IWeightSource, IReadOnlyDictionary<string, torch
     /// <summary>Returns an alias of the stored tensor (same storage); dispose the alias, not the stored tensor.</summary>
     public torch.Tensor Read(string tensorName) => this[tensorName].alias();
 
+    /// <inheritdoc />
+    public torch.Tensor ReadRows(string tensorName, long start, long count) => this[tensorName].narrow(0, start, count);
+
     /// <summary>Total bytes held by the tensors.</summary>
     public long ByteCount => _tensors.Values.Sum(t => t.NumberOfElements * t.ElementSize);
 

@@ -82,6 +82,13 @@ internal sealed class CountingPool : IModelPool, IDisposable
             return t;
         }
 
+        public torch.Tensor ReadRows(string tensorName, long start, long count)
+        {
+            var t = inner.ReadRows(tensorName, start, count);
+            progress.AddBytes(t.NumberOfElements * t.ElementSize);
+            return t;
+        }
+
         public void Dispose() { }
     }
 }

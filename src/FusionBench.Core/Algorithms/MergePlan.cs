@@ -115,6 +115,61 @@ public sealed class MergePlan
         return converted;
     }
 
+    /// <summary>Elements per row block of <see cref="MergeRows"/> (4M: 16 MB in float32).</summary>
+    public const long BlockElements = 1 << 22;
+
+    /// <summary>
+    /// Merges one tensor block by block along its first dimension with an element-wise function of the pretrained
+    /// block (null without a pretrained model) and the models' blocks, each read with
+    /// <see cref="IWeightSource.ReadRows"/> in the compute dtype, and returns it in the output dtype. Tensors of at most
+    /// <see cref="BlockElements"/> are one block. Since the function is element-wise the result equals merging the whole
+    /// tensor, while memory holds one block of every model plus the output (an embedding of 150k × 1536 never needs
+    /// N + 1 float32 copies).
+    /// </summary>
+    public torch.Tensor MergeRows(string name, Func<torch.Tensor?, IReadOnlyList<torch.Tensor>, torch.Tensor> mergeBlock)
+    {
+        var info = Infos[name];
+        if (info.Shape.Length == 0 || info.ElementCount <= BlockElements)
+            return ToOutput(name, mergeBlock(Pretrained is null ? null : ReadCompute(Pretrained, name), Models.Select(m => ReadCompute(m, name)).ToList()).view(info.Shape));
+        var output = torch.empty(info.Shape, info.DType);
+        ForEachRowBlock(name, (start, count, p, models) =>
+        {
+            using var target = output.narrow(0, start, count);
+            target.copy_(mergeBlock(p, models).view(target.shape));
+        });
+        return output;
+    }
+
+    /// <summary>
+    /// Calls <paramref name="block"/> for each row block of a tensor (or once for a small one) with the pretrained block
+    /// (null without a pretrained model) and the models' blocks in the compute dtype, each inside a dispose scope.
+    /// </summary>
+    public void ForEachRowBlock(string name, Action<long, long, torch.Tensor?, IReadOnlyList<torch.Tensor>> block)
+    {
+        var info = Infos[name];
+        var shape = info.Shape;
+        var type = ComputeType(name);
+        torch.Tensor Rows(IWeightSource s, long start, long count)
+        {
+            var t = s.ReadRows(name, start, count);
+            if (t.dtype == type) return t;
+            var c = t.to(type);
+            t.Dispose();
+            return c;
+        }
+        long rows = shape.Length == 0 ? 1 : shape[0];
+        long perRow = shape.Length == 0 ? 1 : info.ElementCount / Math.Max(1, rows);
+        long blockRows = shape.Length == 0 || info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        for (long r = 0; r < rows; r += blockRows)
+        {
+            long n = Math.Min(blockRows, rows - r);
+            using var scope = torch.NewDisposeScope();
+            bool whole = n == rows;
+            block(r, n, Pretrained is null ? null : whole ? ReadCompute(Pretrained, name) : Rows(Pretrained, r, n),
+                Models.Select(m => whole ? ReadCompute(m, name) : Rows(m, r, n)).ToList());
+        }
+    }
+
     /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>
     public torch.Tensor ToOutput(string name, torch.Tensor computed) =>
         computed.dtype == Infos[name].DType ? computed : computed.to(Infos[name].DType);

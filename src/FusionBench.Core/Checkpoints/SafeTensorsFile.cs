@@ -200,6 +200,33 @@ public sealed class SafeTensorsFile : IWeightSource
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>Reads only the rows' bytes (a tensor's rows are contiguous in the file).</remarks>
+    public torch.Tensor ReadRows(string tensorName, long start, long count)
+    {
+        var entry = Find(tensorName);
+        var shape = entry.Info.Shape;
+        if (shape.Length == 0 || start < 0 || count < 0 || start + count > shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"{Name}: rows {start}…{start + count - 1} of '{tensorName}' [{string.Join(", ", shape)}].");
+        long rowBytes = shape[0] == 0 ? 0 : (entry.End - entry.Begin) / shape[0];
+        var rowsShape = (long[])shape.Clone();
+        rowsShape[0] = count;
+        var t = torch.empty(rowsShape, entry.Info.DType);
+        try
+        {
+            long n = rowBytes * count;
+            long read = NativeTensorMemory.ReadInto(_handle, _dataStart + entry.Begin + rowBytes * start, t, n);
+            if (read != n)
+                throw new CheckpointFormatException(Name, tensorName, $"read {read} of {n} bytes: the file was truncated after it was opened.");
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
     private Entry Find(string tensorName) =>
         _entries.TryGetValue(tensorName, out var e) ? e : throw new KeyNotFoundException($"{Name}: no tensor named '{tensorName}'.");
 

@@ -80,6 +80,9 @@ public sealed class ShardedCheckpoint : IWeightSource
         return shard.Read(tensorName);
     }
 
+    /// <inheritdoc />
+    public torch.Tensor ReadRows(string tensorName, long start, long count) => ShardOf(tensorName).Shard.ReadRows(tensorName, start, count);
+
     private (IWeightSource Shard, string File) ShardOf(string tensorName)
     {
         if (!_weightMap.TryGetValue(tensorName, out var file))

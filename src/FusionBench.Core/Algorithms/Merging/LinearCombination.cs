@@ -11,15 +11,15 @@ internal static class LinearCombination
     /// <summary>The same merge, computed tensor by tensor as it is read (<see cref="MergePlan.Lazily"/>).</summary>
     public static IWeightSource Stream(MergePlan plan, double[] weights, double divisor) => plan.Lazily(Step(plan, weights, divisor));
 
-    private static Func<string, Tensor> Step(MergePlan plan, double[] weights, double divisor) => name =>
+    /// <summary>One tensor, merged row block by row block (<see cref="MergePlan.MergeRows"/>).</summary>
+    private static Func<string, Tensor> Step(MergePlan plan, double[] weights, double divisor) => name => plan.MergeRows(name, (_, models) =>
     {
         Tensor? acc = null;
-        for (int i = 0; i < plan.Count; i++)
+        for (int i = 0; i < models.Count; i++)
         {
-            var t = plan.ReadCompute(plan.Models[i], name);
-            if (acc is null) acc = t.mul(weights[i]);
-            else acc.add_(t, alpha: weights[i]);
+            if (acc is null) acc = models[i].mul(weights[i]);
+            else acc.add_(models[i], alpha: weights[i]);
         }
         return divisor != 1.0 ? acc!.div_(divisor) : acc!;
-    };
+    });
 }

@@ -126,26 +126,64 @@ internal static class GeneralizedTaskArithmeticMerger
         foreach (var name in mergedNames)
         {
             ct.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var tv = TaskVectorMatrix(plan, name, plan.ReadCompute(pre, name).flatten(), dare);
-            TaskVectorKernels.Trim(tv, thresholds);
-            electedSignTotal += TaskVectorKernels.ElectSign(tv).sum().ToDouble();
+            ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
+            {
+                TaskVectorKernels.Trim(tv, thresholds);
+                electedSignTotal += TaskVectorKernels.ElectSign(tv).sum().ToDouble();
+            });
         }
         int majority = Math.Sign(electedSignTotal);
         var mergedSet = new HashSet<string>(mergedNames, StringComparer.Ordinal);
-        return plan.Lazily(name =>
+        Tensor MergeBlock(Tensor p, Tensor tv)
         {
-            var p = plan.ReadCompute(pre, name);
-            if (!mergedSet.Contains(name)) return p;
-            var shape = plan.Infos[name].Shape;
-            p = p.flatten();
-            var tv = TaskVectorMatrix(plan, name, p, dare);
             TaskVectorKernels.Trim(tv, thresholds);
             // An entry whose elected sign is 0 takes the model-wide majority sign (the in-memory merge's zero-sign fix).
             var sign = TaskVectorKernels.ElectSign(tv);
             sign.masked_fill_(sign.eq(0), majority);
-            return TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction).mul_(scalingFactor).add_(p).view(shape);
+            return TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction).mul_(scalingFactor).add_(p);
+        }
+        return plan.Lazily(name =>
+        {
+            if (!mergedSet.Contains(name)) return plan.ReadCompute(pre, name);
+            if (dare is not null)
+            {
+                var p = plan.ReadCompute(pre, name).flatten();
+                return MergeBlock(p, TaskVectorMatrix(plan, name, p, dare)).view(plan.Infos[name].Shape);
+            }
+            return plan.MergeRows(name, (p, models) =>
+            {
+                var pf = p!.flatten();
+                return MergeBlock(pf, TaskVectorRows(pf, models));
+            });
         });
+    }
+
+    /// <summary>
+    /// Calls <paramref name="use"/> with [N, n] task vectors of one tensor: row block by row block, or (DARE: one mask
+    /// per whole tensor) the whole tensor at once.
+    /// </summary>
+    private static void ForTaskVectors(MergePlan plan, string name, DareStep? dare, Action<long, long, Tensor, Tensor> use)
+    {
+        if (dare is not null)
+        {
+            using var scope = NewDisposeScope();
+            var p = plan.ReadCompute(plan.Pretrained!, name).flatten();
+            use(0, plan.Infos[name].Shape.Length == 0 ? 1 : plan.Infos[name].Shape[0], p, TaskVectorMatrix(plan, name, p, dare));
+            return;
+        }
+        plan.ForEachRowBlock(name, (start, count, p, models) =>
+        {
+            var pf = p!.flatten();
+            use(start, count, pf, TaskVectorRows(pf, models));
+        });
+    }
+
+    /// <summary>[N, n] task vectors of a block: each model's block minus the pretrained block.</summary>
+    private static Tensor TaskVectorRows(Tensor pre, IReadOnlyList<Tensor> models)
+    {
+        var tv = empty(models.Count, pre.shape[0], dtype: pre.dtype);
+        for (int i = 0; i < models.Count; i++) tv[i].copy_(models[i].flatten()).sub_(pre);
+        return tv;
     }
 
     /// <summary>Each model's trim threshold by two streamed histogram passes; null when a magnitude's bits are not ordered (negative).</summary>
@@ -163,9 +201,11 @@ internal static class GeneralizedTaskArithmeticMerger
             foreach (var name in names)
             {
                 ct.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                var tv = TaskVectorMatrix(plan, name, plan.ReadCompute(pre, name).flatten(), dare).abs_();
-                for (int i = 0; i < plan.Count; i++) count(i, tv[i].contiguous());
+                ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
+                {
+                    tv.abs_();
+                    for (int i = 0; i < plan.Count; i++) count(i, tv[i].contiguous());
+                });
             }
         }
         Pass((i, magnitudes) => TaskVectorKernels.AddHighHistogram(magnitudes, high[i]));
@@ -182,21 +222,22 @@ internal static class GeneralizedTaskArithmeticMerger
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
         return name =>
         {
-            var shape = plan.Infos[name].Shape;
-            var p = plan.ReadCompute(pre, name);
-            if (excluded.Contains(name)) return p;
-            p = p.flatten();
-            Tensor merged;
-            if (dare is null)
+            if (excluded.Contains(name)) return plan.ReadCompute(pre, name);
+            if (dare is not null)
             {
-                // Plain task arithmetic: one cache-blocked pass, no task-vector buffer per model.
-                merged = empty_like(p);
-                using var scratch = empty(Math.Min(TaskVectorKernels.ChunkElements, Math.Max(1, p.shape[0])), p.dtype);
-                var models = plan.Models.Select(m => plan.ReadCompute(m, name).flatten()).ToList();
-                TaskVectorKernels.TaskArithmetic(merged, p, models, scalingFactor, scratch);
+                // DARE draws one mask per whole tensor (seeded per tensor), so it merges the tensor whole.
+                var p = plan.ReadCompute(pre, name).flatten();
+                return TaskVectorMatrix(plan, name, p, dare).sum(dim: 0).mul_(scalingFactor).add_(p).view(plan.Infos[name].Shape);
             }
-            else merged = TaskVectorMatrix(plan, name, p, dare).sum(dim: 0).mul_(scalingFactor).add_(p);
-            return merged.view(shape);
+            // Plain task arithmetic, row block by row block: one cache-blocked pass, no task-vector buffer per model.
+            return plan.MergeRows(name, (p, models) =>
+            {
+                var pf = p!.flatten();
+                var merged = empty_like(pf);
+                using var scratch = empty(Math.Min(TaskVectorKernels.ChunkElements, Math.Max(1, pf.shape[0])), pf.dtype);
+                TaskVectorKernels.TaskArithmetic(merged, pf, models.Select(m => m.flatten()).ToList(), scalingFactor, scratch);
+                return merged;
+            });
         };
     }
 

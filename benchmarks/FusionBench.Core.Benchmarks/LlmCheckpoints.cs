@@ -1,0 +1,72 @@
+using System.Text.Json;
+using FusionBench.Core.Checkpoints;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Benchmarks;
+
+/// <summary>
+/// Synthetic checkpoints with the tensor names, shapes and dtype of Qwen2-0.5B (hidden 896, 14 heads with 2 key/value
+/// heads of 64, MLP 4864, vocabulary 151,936, tied embeddings) in bf16, as Hugging Face folders sharded at 1 GB with a
+/// config and a tokenizer file: a pretrained model and fine-tunes near it, written one tensor at a time.
+/// </summary>
+internal static class LlmCheckpoints
+{
+    public static void Write(string dir, int layers, int models)
+    {
+        var shapes = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", new long[] { 151936, 896 }) };
+        for (int l = 0; l < layers; l++)
+        {
+            string p = $"model.layers.{l}.";
+            shapes.AddRange(new (string, long[])[]
+            {
+                (p + "input_layernorm.weight", new long[] { 896 }),
+                (p + "self_attn.q_proj.weight", new long[] { 896, 896 }), (p + "self_attn.q_proj.bias", new long[] { 896 }),
+                (p + "self_attn.k_proj.weight", new long[] { 128, 896 }), (p + "self_attn.k_proj.bias", new long[] { 128 }),
+                (p + "self_attn.v_proj.weight", new long[] { 128, 896 }), (p + "self_attn.v_proj.bias", new long[] { 128 }),
+                (p + "self_attn.o_proj.weight", new long[] { 896, 896 }),
+                (p + "post_attention_layernorm.weight", new long[] { 896 }),
+                (p + "mlp.gate_proj.weight", new long[] { 4864, 896 }), (p + "mlp.up_proj.weight", new long[] { 4864, 896 }),
+                (p + "mlp.down_proj.weight", new long[] { 896, 4864 }),
+            });
+        }
+        shapes.Add(("model.norm.weight", new long[] { 896 }));
+        for (int m = 0; m <= models; m++)
+        {
+            string folder = Path.Combine(dir, m == 0 ? "pretrained" : $"task{m}");
+            Checkpoint.Save(new Generated(shapes, m), folder, maxShardBytes: 1_000_000_000);
+            File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["architectures"] = new[] { "Qwen2ForCausalLM" }, ["model_type"] = "qwen2", ["hidden_size"] = 896, ["intermediate_size"] = 4864,
+                ["num_hidden_layers"] = layers, ["num_attention_heads"] = 14, ["num_key_value_heads"] = 2, ["vocab_size"] = 151936,
+                ["tie_word_embeddings"] = true, ["torch_dtype"] = "bfloat16",
+            }));
+            File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), "{\"tokenizer_class\": \"Qwen2Tokenizer\"}");
+            Console.WriteLine($"wrote {folder}");
+        }
+    }
+
+    /// <summary>Model m's tensors, made when read: the pretrained weights (seeded per tensor) plus a small per-model change.</summary>
+    private sealed class Generated(List<(string Name, long[] Shape)> shapes, int model) : IWeightSource
+    {
+        public string Name => $"model{model}";
+        public IReadOnlyList<string> TensorNames { get; } = shapes.Select(s => s.Name).ToList();
+        public bool Contains(string tensorName) => shapes.Any(s => s.Name == tensorName);
+        public TensorInfo GetInfo(string tensorName) => new(ScalarType.BFloat16, shapes.First(s => s.Name == tensorName).Shape);
+
+        public Tensor Read(string tensorName)
+        {
+            int index = shapes.FindIndex(s => s.Name == tensorName);
+            using var g = new Generator((ulong)index + 1);
+            using var scope = NewDisposeScope();
+            var t = randn(shapes[index].Shape, generator: g).mul_(0.02);
+            if (model > 0)
+            {
+                using var gm = new Generator((ulong)(model * 100_003 + index));
+                t.add_(randn(shapes[index].Shape, generator: gm).mul_(0.002));
+            }
+            return t.to(ScalarType.BFloat16).MoveToOuterDisposeScope();
+        }
+
+        public void Dispose() { }
+    }
+}
