@@ -30,5 +30,17 @@ for layers in $depths; do
   rm -f "$out/$layers/floor.bin"
   for method in task_arithmetic ties_merging; do
     measure "$layers | fusionbench merge $method" $cli merge --method $method --pretrained "$out/$layers/pretrained" $models --output "$out/$layers/merged-$method" --max-shard-size 1GB
+    inputs="$out/$layers/pretrained $out/$layers/merged-py.safetensors $out/$layers/task1 $out/$layers/task2 $out/$layers/task3 $out/$layers/task4"
+    measure "$layers | PyTorch per-tensor loop, $method" /usr/bin/python3 benchmarks/merge_baselines.py per_tensor $method $inputs
+    # FusionBench's way holds every model in float32 (TIES: also the [N, all] task-vector matrix); skip what would not fit.
+    params=$(( $(du -sb "$out/$layers/pretrained" | cut -f1) / 2 ))
+    factor=7; [ "$method" = ties_merging ] && factor=14
+    need=$(( params * 4 * factor ))
+    if [ "$need" -lt $(( 20 * 1024 * 1024 * 1024 )) ]; then
+      measure "$layers | PyTorch, FusionBench's way, $method" /usr/bin/python3 benchmarks/merge_baselines.py fusionbench $method $inputs
+    else
+      echo "| $layers | PyTorch, FusionBench's way, $method | skipped: needs ~$(( need / 1024 / 1024 / 1024 )) GB | - |"
+    fi
+    rm -f "$out/$layers/merged-py.safetensors"
   done
 done
