@@ -23,10 +23,11 @@ internal static class MergeCommand
         };
         var sets = new Option<string[]>("--set") { Description = "A method parameter as KEY=VALUE, e.g. scaling_factor=0.4 or weights=[0.2,0.8] (repeatable)." };
         var output = new Option<string>("--output") { Description = "Where to write: a .safetensors file, a .bin/.pt file, or a folder (Hugging Face layout).", Required = true };
+        var dtype = new Option<string?>("--dtype") { Description = "Write floating-point tensors as float32, float16 or bfloat16 (default: each tensor's own dtype)." };
         var maxShard = new Option<string>("--max-shard-size") { Description = "Largest shard when writing a folder, e.g. 5GB or 500MB.", DefaultValueFactory = _ => "5GB" };
         var command = new Command("merge", "Merge checkpoints with a fusion method and write the merged weights.")
         {
-            method, pretrained, models, sets, output, maxShard,
+            method, pretrained, models, sets, output, maxShard, dtype,
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
@@ -36,6 +37,14 @@ internal static class MergeCommand
             // Resolve the method and its parameters before opening any checkpoint: a typo fails fast.
             var algorithm = provider.Create(parse.GetValue(method)!, parameters);
             long shardBytes = ParseSize(parse.GetValue(maxShard)!);
+            TorchSharp.torch.ScalarType? outputDType = parse.GetValue(dtype) switch
+            {
+                null => null,
+                "float32" or "fp32" => TorchSharp.torch.ScalarType.Float32,
+                "float16" or "fp16" => TorchSharp.torch.ScalarType.Float16,
+                "bfloat16" or "bf16" => TorchSharp.torch.ScalarType.BFloat16,
+                var other => throw new CliException($"--dtype must be float32, float16 or bfloat16, got '{other}'."),
+            };
             string outputPath = parse.GetValue(output)!;
             var modelPairs = parse.GetValue(models)!.Select(ParseModel).ToList();
 
@@ -46,7 +55,7 @@ internal static class MergeCommand
             // pretrained folder's config and tokenizer files.
             string? pretrainedPath = parse.GetValue(pretrained);
             var merged = StreamingMerge.MergeToCheckpoint(algorithm, counted, outputPath, shardBytes,
-                pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken);
+                pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken, outputDType);
             progress.Stop();
             string how = merged.Streamed ? ", streamed tensor by tensor" : "";
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -36,9 +36,11 @@ public static class StreamingMerge
     /// <param name="maxShardBytes">The largest shard of a folder.</param>
     /// <param name="sideFilesFrom">A folder whose <see cref="SideFiles"/> are copied into a folder output (usually the pretrained model's), or null.</param>
     /// <param name="cancellationToken">Observed between tensors.</param>
+    /// <param name="outputDType">The dtype floating-point tensors are written in (e.g. bfloat16), or null for each tensor's own.</param>
     /// <exception cref="FusionException">The method produces a model, not weights.</exception>
     public static StreamingMergeResult MergeToCheckpoint(IFusionAlgorithm algorithm, IModelPool modelPool, string outputPath,
-        long maxShardBytes = Checkpoint.DefaultMaxShardBytes, string? sideFilesFrom = null, CancellationToken cancellationToken = default)
+        long maxShardBytes = Checkpoint.DefaultMaxShardBytes, string? sideFilesFrom = null, CancellationToken cancellationToken = default,
+        TorchSharp.torch.ScalarType? outputDType = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(modelPool);
@@ -73,6 +75,7 @@ public static class StreamingMerge
                 streamed = false;
                 parameters = result.Parameters;
             }
+            if (outputDType is { } dtype) written = new Cast(written, dtype);
             using (owned)
             using (written)
             {
@@ -96,5 +99,30 @@ public static class StreamingMerge
                 try { Directory.Delete(outputPath, recursive: true); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>A source whose floating-point tensors are converted to one dtype as they are read.</summary>
+    private sealed class Cast(IWeightSource inner, TorchSharp.torch.ScalarType dtype) : IWeightSource
+    {
+        public string Name => inner.Name;
+        public IReadOnlyList<string> TensorNames => inner.TensorNames;
+        public bool Contains(string tensorName) => inner.Contains(tensorName);
+
+        public TensorInfo GetInfo(string tensorName)
+        {
+            var info = inner.GetInfo(tensorName);
+            return info.IsFloatingPoint ? info with { DType = dtype } : info;
+        }
+
+        public TorchSharp.torch.Tensor Read(string tensorName)
+        {
+            var t = inner.Read(tensorName);
+            if (!TorchSharp.torch.is_floating_point(t.dtype) || t.dtype == dtype) return t;
+            var c = t.to(dtype);
+            t.Dispose();
+            return c;
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 }

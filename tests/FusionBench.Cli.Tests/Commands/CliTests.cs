@@ -2,6 +2,7 @@ using FusionBench.Cli;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
+using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -37,6 +38,33 @@ public class CliTests
         using var merged = SafeTensorsFile.Open(output);
         using var expected = SafeTensorsFile.Open(Path.Combine(TestData.GoldenDir, "expected", "task_arithmetic.safetensors"));
         TestData.AssertClose(expected, merged, atol: 1e-6, rtol: 8e-3);
+    }
+
+    [Fact]
+    public void Merge_WithDtype_WritesEveryFloatTensorInIt_StreamedAsTheLibraryMergesThenCasts()
+    {
+        using var dir = TestData.NewTempDir();
+        string output = dir.File("merged-bf16.safetensors");
+        var (code, stdout, stderr) = Run(MergeArgs("task_arithmetic", output, "--dtype", "bfloat16"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("streamed tensor by tensor", stdout);
+        using var merged = SafeTensorsFile.Open(output);
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        using var pool = TestData.GoldenPool();
+        using var library = services.GetRequiredService<IFusionAlgorithmProvider>().Create("task_arithmetic", new Dictionary<string, string>()).Fuse(pool);
+        foreach (var name in library.Weights.TensorNames)
+        {
+            using var actual = merged.Read(name);
+            var expected = library.Weights[name];
+            if (!is_floating_point(expected.dtype)) { Assert.Equal(expected.dtype, actual.dtype); continue; }
+            Assert.Equal(ScalarType.BFloat16, actual.dtype);
+            using var cast = expected.to(ScalarType.BFloat16);
+            Assert.True(actual.equal(cast).all().ToBoolean(), name);
+        }
+        var bad = Run(MergeArgs("task_arithmetic", dir.File("x.safetensors"), "--dtype", "int8"));
+        Assert.NotEqual(0, bad.Code);
+        Assert.Contains("--dtype must be float32, float16 or bfloat16", bad.Err);
+        Assert.False(File.Exists(dir.File("x.safetensors")));
     }
 
     [Fact]
