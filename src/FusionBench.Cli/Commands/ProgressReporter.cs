@@ -5,7 +5,10 @@ using FusionBench.Core;
 
 namespace FusionBench.Cli.Commands;
 
-/// <summary>Prints elapsed time and bytes read to stderr every two seconds while long work runs.</summary>
+/// <summary>
+/// Prints elapsed time, bytes read, the read rate and how many passes over the inputs that is (a streamed TIES reads every
+/// model four times) to stderr every two seconds while long work runs.
+/// </summary>
 internal sealed class ProgressReporter : IDisposable
 {
     private readonly TextWriter _writer;
@@ -13,6 +16,7 @@ internal sealed class ProgressReporter : IDisposable
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly Timer _timer;
     private long _bytes;
+    private long _total;
     private int _stopped;
 
     public ProgressReporter(TextWriter writer, string what)
@@ -24,12 +28,19 @@ internal sealed class ProgressReporter : IDisposable
 
     public void AddBytes(long bytes) => Interlocked.Add(ref _bytes, bytes);
 
+    /// <summary>The bytes of one pass over every input (what a one-pass merge reads in all).</summary>
+    public void SetTotal(long bytes) => Interlocked.Exchange(ref _total, bytes);
+
     private void Report()
     {
         if (Volatile.Read(ref _stopped) != 0) return;
+        long read = Interlocked.Read(ref _bytes), total = Interlocked.Read(ref _total);
+        double seconds = _clock.Elapsed.TotalSeconds;
+        string rate = seconds > 0 ? $" ({MergeCommand.Bytes((long)(read / seconds))}/s)" : "";
+        string passes = total > 0 ? string.Create(CultureInfo.InvariantCulture, $", {(double)read / total:F2} passes over the {MergeCommand.Bytes(total)} of inputs") : "";
         lock (_writer)
             _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {_what}: {_clock.Elapsed.TotalSeconds:F0} s elapsed, {MergeCommand.Bytes(Interlocked.Read(ref _bytes))} of weights read"));
+                $"  {_what}: {seconds:F0} s elapsed, {MergeCommand.Bytes(read)} of weights read{rate}{passes}"));
     }
 
     public void Stop()
@@ -58,7 +69,21 @@ internal sealed class CountingPool : IModelPool, IDisposable
         _models = inner.ModelNames.ToDictionary(n => n, n => (IWeightSource)new CountingSource(inner.GetModel(n), progress));
     }
 
-    public static CountingPool Wrap(IModelPool inner, ProgressReporter progress) => new(inner, progress);
+    public static CountingPool Wrap(IModelPool inner, ProgressReporter progress)
+    {
+        var pool = new CountingPool(inner, progress);
+        static long Size(IWeightSource s) => s.TensorNames.Sum(n => { var i = s.GetInfo(n); return i.ElementCount * ElementBytes(i.DType); });
+        progress.SetTotal((inner.Pretrained is { } p ? Size(p) : 0) + inner.ModelNames.Sum(n => Size(inner.GetModel(n))));
+        return pool;
+    }
+
+    private static long ElementBytes(torch.ScalarType t) => t switch
+    {
+        torch.ScalarType.Float64 or torch.ScalarType.Int64 => 8,
+        torch.ScalarType.Float32 or torch.ScalarType.Int32 => 4,
+        torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Int16 => 2,
+        _ => 1,
+    };
 
     public IWeightSource? Pretrained { get; }
 
