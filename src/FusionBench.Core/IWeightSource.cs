@@ -52,6 +52,10 @@ public sealed record TensorInfo(torch.ScalarType DType, long[] Shape)
     /// <summary>The number of elements.</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>The tensor's size in bytes (elements × the dtype's width).</summary>
+    /// <exception cref="NotSupportedException">A dtype checkpoints cannot hold.</exception>
+    public long ByteCount => ElementCount * Checkpoints.SafeTensorsDType.SizeOf(DType);
+
     /// <summary>Whether the dtype is a floating-point type that merging operates on.</summary>
     public bool IsFloatingPoint => torch.is_floating_point(DType);
 

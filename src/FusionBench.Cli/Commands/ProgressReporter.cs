@@ -72,18 +72,10 @@ internal sealed class CountingPool : IModelPool, IDisposable
     public static CountingPool Wrap(IModelPool inner, ProgressReporter progress)
     {
         var pool = new CountingPool(inner, progress);
-        static long Size(IWeightSource s) => s.TensorNames.Sum(n => { var i = s.GetInfo(n); return i.ElementCount * ElementBytes(i.DType); });
+        static long Size(IWeightSource s) => s.TensorNames.Sum(n => s.GetInfo(n).ByteCount);
         progress.SetTotal((inner.Pretrained is { } p ? Size(p) : 0) + inner.ModelNames.Sum(n => Size(inner.GetModel(n))));
         return pool;
     }
-
-    private static long ElementBytes(torch.ScalarType t) => t switch
-    {
-        torch.ScalarType.Float64 or torch.ScalarType.Int64 => 8,
-        torch.ScalarType.Float32 or torch.ScalarType.Int32 => 4,
-        torch.ScalarType.Float16 or torch.ScalarType.BFloat16 or torch.ScalarType.Int16 => 2,
-        _ => 1,
-    };
 
     public IWeightSource? Pretrained { get; }
 

@@ -105,9 +105,11 @@ public sealed class MergePlan
     }
 
     /// <summary>Reads a tensor of one source in the compute dtype. May alias the source: do not modify it in place.</summary>
-    public torch.Tensor ReadCompute(IWeightSource source, string name)
+    public torch.Tensor ReadCompute(IWeightSource source, string name) => ToCompute(name, source.Read(name));
+
+    /// <summary>A tensor just read, in the compute dtype of <paramref name="name"/> (the read one disposed if converted).</summary>
+    private torch.Tensor ToCompute(string name, torch.Tensor t)
     {
-        var t = source.Read(name);
         var type = ComputeType(name);
         if (t.dtype == type) return t;
         var converted = t.to(type);
@@ -148,15 +150,7 @@ public sealed class MergePlan
     {
         var info = Infos[name];
         var shape = info.Shape;
-        var type = ComputeType(name);
-        torch.Tensor Rows(IWeightSource s, long start, long count)
-        {
-            var t = s.ReadRows(name, start, count);
-            if (t.dtype == type) return t;
-            var c = t.to(type);
-            t.Dispose();
-            return c;
-        }
+        torch.Tensor Rows(IWeightSource s, long start, long count) => ToCompute(name, s.ReadRows(name, start, count));
         long rows = shape.Length == 0 ? 1 : shape[0];
         long perRow = shape.Length == 0 ? 1 : info.ElementCount / Math.Max(1, rows);
         long blockRows = shape.Length == 0 || info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));

@@ -46,8 +46,7 @@ public static class StreamingMerge
         ArgumentNullException.ThrowIfNull(modelPool);
         ArgumentNullException.ThrowIfNull(outputPath);
         var clock = Stopwatch.StartNew();
-        bool folder = !outputPath.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-            && !new[] { ".bin", ".pt", ".pth" }.Any(e => outputPath.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+        bool folder = Checkpoint.SavesAsFolder(outputPath);
         bool existed = Directory.Exists(outputPath);
         var copied = new List<string>();
         try
@@ -80,7 +79,7 @@ public static class StreamingMerge
             using (written)
             {
                 Checkpoint.Save(written, outputPath, maxShardBytes, cancellationToken);
-                long bytes = written.TensorNames.Sum(n => { var i = written.GetInfo(n); return i.ElementCount * SafeTensorsDType.SizeOf(i.DType); });
+                long bytes = written.TensorNames.Sum(n => written.GetInfo(n).ByteCount);
                 if (folder && sideFilesFrom is not null && Directory.Exists(sideFilesFrom))
                     foreach (var file in SideFiles.Where(f => File.Exists(Path.Combine(sideFilesFrom, f))))
                     {

@@ -12,6 +12,10 @@ public static partial class Checkpoint
 
     private static readonly string[] PyTorchExtensions = { ".bin", ".pt", ".pth" };
 
+    /// <summary>Whether <see cref="Save"/> writes <paramref name="path"/> as a Hugging Face folder (not a single file).</summary>
+    internal static bool SavesAsFolder(string path) =>
+        !path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) && !PyTorchExtensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Opens a checkpoint: a <c>.safetensors</c> file, a <c>.bin</c>/<c>.pt</c>/<c>.pth</c> PyTorch state dict, an
     /// <c>*.index.json</c> shard index, or a Hugging Face model folder holding <c>model.safetensors</c>,
@@ -117,7 +121,7 @@ public static partial class Checkpoint
         foreach (var name in weights.TensorNames)
         {
             var info = weights.GetInfo(name);
-            long bytes = info.ElementCount * SafeTensorsDType.SizeOf(info.DType);
+            long bytes = info.ByteCount;
             if (size > 0 && size + bytes > maxShardBytes)
             {
                 shards.Add(new List<string>());
@@ -131,7 +135,7 @@ public static partial class Checkpoint
 
     private static string BuildIndex(IWeightSource weights, List<List<string>> shards, List<(string Tmp, string Final)> files)
     {
-        long total = weights.TensorNames.Sum(n => { var i = weights.GetInfo(n); return i.ElementCount * SafeTensorsDType.SizeOf(i.DType); });
+        long total = weights.TensorNames.Sum(n => weights.GetInfo(n).ByteCount);
         var map = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < shards.Count; i++)
             foreach (var n in shards[i]) map[n] = Path.GetFileName(files[i].Final);

@@ -184,20 +184,7 @@ public sealed class SafeTensorsFile : IWeightSource
     public torch.Tensor Read(string tensorName)
     {
         var entry = Find(tensorName);
-        var t = torch.empty(entry.Info.Shape, entry.Info.DType);
-        try
-        {
-            long n = entry.End - entry.Begin;
-            long read = NativeTensorMemory.ReadInto(_handle, _dataStart + entry.Begin, t, n);
-            if (read != n)
-                throw new CheckpointFormatException(Name, tensorName, $"read {read} of {n} bytes: the file was truncated after it was opened.");
-            return t;
-        }
-        catch
-        {
-            t.Dispose();
-            throw;
-        }
+        return ReadBytes(tensorName, entry.Info.Shape, entry.Info.DType, entry.Begin, entry.End - entry.Begin);
     }
 
     /// <inheritdoc />
@@ -211,13 +198,18 @@ public sealed class SafeTensorsFile : IWeightSource
         long rowBytes = shape[0] == 0 ? 0 : (entry.End - entry.Begin) / shape[0];
         var rowsShape = (long[])shape.Clone();
         rowsShape[0] = count;
-        var t = torch.empty(rowsShape, entry.Info.DType);
+        return ReadBytes(tensorName, rowsShape, entry.Info.DType, entry.Begin + rowBytes * start, rowBytes * count);
+    }
+
+    /// <summary>A new tensor of <paramref name="shape"/> filled with <paramref name="byteCount"/> bytes from data offset <paramref name="begin"/>.</summary>
+    private torch.Tensor ReadBytes(string tensorName, long[] shape, torch.ScalarType dtype, long begin, long byteCount)
+    {
+        var t = torch.empty(shape, dtype);
         try
         {
-            long n = rowBytes * count;
-            long read = NativeTensorMemory.ReadInto(_handle, _dataStart + entry.Begin + rowBytes * start, t, n);
-            if (read != n)
-                throw new CheckpointFormatException(Name, tensorName, $"read {read} of {n} bytes: the file was truncated after it was opened.");
+            long read = NativeTensorMemory.ReadInto(_handle, _dataStart + begin, t, byteCount);
+            if (read != byteCount)
+                throw new CheckpointFormatException(Name, tensorName, $"read {read} of {byteCount} bytes: the file was truncated after it was opened.");
             return t;
         }
         catch

@@ -64,7 +64,7 @@ public static class SafeTensorsWriter
             foreach (var name in names)
             {
                 var info = source.GetInfo(name);
-                long bytes = info.ElementCount * SafeTensorsDType.SizeOf(info.DType);
+                long bytes = info.ByteCount;
                 w.WritePropertyName(name);
                 w.WriteStartObject();
                 w.WriteString("dtype", SafeTensorsDType.NameOf(info.DType));

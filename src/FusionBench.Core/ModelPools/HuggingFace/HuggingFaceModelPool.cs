@@ -146,8 +146,12 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
         if (Encoder is null) throw new FusionException($"{path}: text data needs a text model; {_pretrained.Folder} is '{_pretrained.ModelType}'.");
         var examples = TextClassificationFile.ReadAll(path, (int)model.Head!["weight"].shape[0], model.Labels);
         if (examples.Count == 0) throw new FusionException($"{path}: no examples.");
-        return new TaskData(Encoder.EncodeBatch(examples.Select(e => e.Text).ToList()), tensor(examples.Select(e => (long)e.Label).ToArray()), null);
+        return Tokenised(examples);
     }
+
+    /// <summary>Labelled texts as token ids (padded to the longest) and labels.</summary>
+    private TaskData Tokenised(IReadOnlyList<TextExample> examples) =>
+        new(Encoder!.EncodeBatch(examples.Select(e => e.Text).ToList()), tensor(examples.Select(e => (long)e.Label).ToArray()), null);
 
     /// <summary>The app's in-memory data for a task: texts tokenised here, or its batches concatenated once.</summary>
     private TaskData Read(InMemoryData data, HuggingFaceModel model, string task)
@@ -160,7 +164,7 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
             if (list.Count == 0) throw new FusionException($"Task '{task}': no examples.");
             if (list.FirstOrDefault(e => e.Label < 0 || e.Label >= classes) is { Text: not null } bad)
                 throw new FusionException($"Task '{task}': label {bad.Label} is outside the head's {classes} classes.");
-            return new TaskData(Encoder.EncodeBatch(list.Select(e => e.Text).ToList()), tensor(list.Select(e => (long)e.Label).ToArray()), null);
+            return Tokenised(list);
         }
         var inputs = new List<Tensor>();
         var labels = new List<Tensor>();
