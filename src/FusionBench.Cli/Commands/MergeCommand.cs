@@ -4,6 +4,7 @@ using System.Globalization;
 using FusionBench.Core;
 using FusionBench.Core.Algorithms;
 using FusionBench.Core.Checkpoints;
+using FusionBench.Core.MergeKit;
 using FusionBench.Core.ModelPools;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,12 +14,13 @@ internal static class MergeCommand
 {
     public static Command Create(CliContext context)
     {
-        var method = new Option<string>("--method") { Description = "The fusion method (see `fusionbench list`).", Required = true };
+        var method = new Option<string?>("--method") { Description = "The fusion method (see `fusionbench list`); or use --config." };
+        var config = new Option<string?>("--config") { Description = "A MergeKit configuration (YAML) to run instead of --method/--model; model paths are relative to the current directory." };
+        var seed = new Option<long>("--seed") { Description = "With --config: the seed of random pruning (dare_*, della*).", DefaultValueFactory = _ => 0 };
         var pretrained = new Option<string?>("--pretrained") { Description = "The pretrained (base) checkpoint: .safetensors, a Hugging Face folder, or .bin/.pt." };
         var models = new Option<string[]>("--model")
         {
             Description = "A fine-tuned checkpoint as NAME=PATH (repeatable; NAME defaults to the file or folder name).",
-            Required = true,
             Arity = ArgumentArity.OneOrMore,
         };
         var sets = new Option<string[]>("--set") { Description = "A method parameter as KEY=VALUE, e.g. scaling_factor=0.4 or weights=[0.2,0.8] (repeatable)." };
@@ -27,10 +29,16 @@ internal static class MergeCommand
         var maxShard = new Option<string>("--max-shard-size") { Description = "Largest shard when writing a folder, e.g. 5GB or 500MB.", DefaultValueFactory = _ => "5GB" };
         var command = new Command("merge", "Merge checkpoints with a fusion method and write the merged weights.")
         {
-            method, pretrained, models, sets, output, maxShard, dtype,
+            method, config, pretrained, models, sets, output, maxShard, dtype, seed,
         };
         command.SetAction(parse => CommandRunner.Run(context, () =>
         {
+            if (parse.GetValue(config) is string configPath)
+                return RunMergeKitConfig(context, configPath, parse.GetValue(output)!, ParseSize(parse.GetValue(maxShard)!), parse.GetValue(seed),
+                    parse.GetValue(method) is not null || (parse.GetValue(models)?.Length ?? 0) > 0 || parse.GetValue(pretrained) is not null
+                    || (parse.GetValue(sets)?.Length ?? 0) > 0 || parse.GetValue(dtype) is not null);
+            if (parse.GetValue(method) is null || (parse.GetValue(models)?.Length ?? 0) == 0)
+                throw new CliUsageException("merge needs --method and at least one --model, or --config FILE (a MergeKit configuration).");
             using var services = context.Services(parse);
             var provider = services.GetRequiredService<IFusionAlgorithmProvider>();
             var parameters = (parse.GetValue(sets) ?? Array.Empty<string>()).Select(s => SplitPair(s, "--set", "KEY=VALUE")).ToList();
@@ -55,7 +63,8 @@ internal static class MergeCommand
             // pretrained folder's config and tokenizer files.
             string? pretrainedPath = parse.GetValue(pretrained);
             var merged = StreamingMerge.MergeToCheckpoint(algorithm, counted, outputPath, shardBytes,
-                pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken, outputDType);
+                pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken, outputDType,
+                new Progress(progress));
             progress.Stop();
             string how = merged.Streamed ? ", streamed tensor by tensor" : "";
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -65,6 +74,27 @@ internal static class MergeCommand
             return 0;
         }));
         return command;
+    }
+
+    private static int RunMergeKitConfig(CliContext context, string configPath, string outputPath, long shardBytes, long seed, bool mixed)
+    {
+        if (mixed) throw new CliUsageException("--config takes the models, method, parameters and dtype from the file; drop --method, --model, --pretrained, --set and --dtype.");
+        var configuration = MergeKitConfiguration.Load(configPath);
+        using var progress = new ProgressReporter(context.Error, "merging");
+        var result = MergeKitMerge.Run(configuration, outputPath, new MergeKitMergeOptions { MaxShardBytes = shardBytes, Seed = seed },
+            new Progress(progress), context.CancellationToken);
+        progress.Stop();
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Merged {configPath} with MergeKit's {result.Method} ({result.Layers} layers), streamed tensor by tensor."));
+        context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Wrote {outputPath} ({result.Tensors} tensors, {Bytes(result.Bytes)}) in {result.Elapsed.TotalSeconds:F2} s."));
+        return 0;
+    }
+
+    /// <summary>Tensors done, shown on the merge progress line.</summary>
+    private sealed class Progress(ProgressReporter reporter) : IProgress<FusionProgress>
+    {
+        public void Report(FusionProgress value) => reporter.Report(value);
     }
 
     private static KeyValuePair<string, string> ParseModel(string text)

@@ -7,7 +7,7 @@ namespace FusionBench.Cli.Commands;
 
 /// <summary>
 /// Prints elapsed time, bytes read, the read rate and how many passes over the inputs that is (a streamed TIES reads every
-/// model four times) to stderr every two seconds while long work runs.
+/// model four times), and the tensors written with the time left at that pace, to stderr every two seconds while long work runs.
 /// </summary>
 internal sealed class ProgressReporter : IDisposable
 {
@@ -18,6 +18,7 @@ internal sealed class ProgressReporter : IDisposable
     private long _bytes;
     private long _total;
     private int _stopped;
+    private FusionProgress? _tensors;
 
     public ProgressReporter(TextWriter writer, string what)
     {
@@ -31,6 +32,9 @@ internal sealed class ProgressReporter : IDisposable
     /// <summary>The bytes of one pass over every input (what a one-pass merge reads in all).</summary>
     public void SetTotal(long bytes) => Interlocked.Exchange(ref _total, bytes);
 
+    /// <summary>Tensors written so far (with the total and the time so far): shown with the time left at that pace.</summary>
+    public void Report(FusionProgress tensors) => Volatile.Write(ref _tensors, tensors);
+
     private void Report()
     {
         if (Volatile.Read(ref _stopped) != 0) return;
@@ -38,9 +42,12 @@ internal sealed class ProgressReporter : IDisposable
         double seconds = _clock.Elapsed.TotalSeconds;
         string rate = seconds > 0 ? $" ({MergeCommand.Bytes((long)(read / seconds))}/s)" : "";
         string passes = total > 0 ? string.Create(CultureInfo.InvariantCulture, $", {(double)read / total:F2} passes over the {MergeCommand.Bytes(total)} of inputs") : "";
+        var t = Volatile.Read(ref _tensors);
+        string written = t is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {t.Completed}/{t.Total} tensors written")
+            + (t.Remaining is { } left ? string.Create(CultureInfo.InvariantCulture, $", about {left.TotalSeconds:F0} s left") : "");
         lock (_writer)
             _writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {_what}: {seconds:F0} s elapsed, {MergeCommand.Bytes(read)} of weights read{rate}{passes}"));
+                $"  {_what}: {seconds:F0} s elapsed, {MergeCommand.Bytes(read)} of weights read{rate}{passes}{written}"));
     }
 
     public void Stop()

@@ -37,10 +37,11 @@ public static class StreamingMerge
     /// <param name="sideFilesFrom">A folder whose <see cref="SideFiles"/> are copied into a folder output (usually the pretrained model's), or null.</param>
     /// <param name="cancellationToken">Observed between tensors.</param>
     /// <param name="outputDType">The dtype floating-point tensors are written in (e.g. bfloat16), or null for each tensor's own.</param>
+    /// <param name="progress">Told after each tensor written (operation "write"), or null.</param>
     /// <exception cref="FusionException">The method produces a model, not weights.</exception>
     public static StreamingMergeResult MergeToCheckpoint(IFusionAlgorithm algorithm, IModelPool modelPool, string outputPath,
         long maxShardBytes = Checkpoint.DefaultMaxShardBytes, string? sideFilesFrom = null, CancellationToken cancellationToken = default,
-        TorchSharp.torch.ScalarType? outputDType = null)
+        TorchSharp.torch.ScalarType? outputDType = null, IProgress<FusionProgress>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(modelPool);
@@ -48,7 +49,6 @@ public static class StreamingMerge
         var clock = Stopwatch.StartNew();
         bool folder = Checkpoint.SavesAsFolder(outputPath);
         bool existed = Directory.Exists(outputPath);
-        var copied = new List<string>();
         try
         {
             IWeightSource written;
@@ -75,20 +75,12 @@ public static class StreamingMerge
                 parameters = result.Parameters;
             }
             if (outputDType is { } dtype) written = new Cast(written, dtype);
+            if (progress is not null) written = new Reporting(written, progress);
             using (owned)
             using (written)
             {
-                Checkpoint.Save(written, outputPath, maxShardBytes, cancellationToken);
-                long bytes = written.TensorNames.Sum(n => written.GetInfo(n).ByteCount);
-                if (folder && sideFilesFrom is not null && Directory.Exists(sideFilesFrom))
-                    foreach (var file in SideFiles.Where(f => File.Exists(Path.Combine(sideFilesFrom, f))))
-                    {
-                        string target = Path.Combine(outputPath, file), tmp = AtomicFile.TempPathFor(target);
-                        File.Copy(Path.Combine(sideFilesFrom, file), tmp, overwrite: true);
-                        File.Move(tmp, target, overwrite: true);
-                        copied.Add(target);
-                    }
-                return new StreamingMergeResult(streamed, written.TensorNames.Count, bytes, clock.Elapsed, parameters);
+                var (tensors, bytes) = WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, null, cancellationToken);
+                return new StreamingMergeResult(streamed, tensors, bytes, clock.Elapsed, parameters);
             }
         }
         catch
@@ -98,6 +90,65 @@ public static class StreamingMerge
                 try { Directory.Delete(outputPath, recursive: true); } catch (IOException) { }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Writes a (lazy) source to <paramref name="outputPath"/> tensor by tensor, atomically, with the side files of
+    /// <paramref name="sideFilesFrom"/> for a folder; <paramref name="rewriteConfig"/> may change <c>config.json</c>'s text.
+    /// </summary>
+    internal static (int Tensors, long Bytes) Write(IWeightSource written, string outputPath, long maxShardBytes, string? sideFilesFrom,
+        Func<string, string>? rewriteConfig, CancellationToken cancellationToken)
+    {
+        bool folder = Checkpoint.SavesAsFolder(outputPath);
+        bool existed = Directory.Exists(outputPath);
+        try
+        {
+            return WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, rewriteConfig, cancellationToken);
+        }
+        catch
+        {
+            if (folder && !existed && Directory.Exists(outputPath))
+                try { Directory.Delete(outputPath, recursive: true); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private static (int Tensors, long Bytes) WriteCore(IWeightSource written, string outputPath, long maxShardBytes, string? sideFilesFrom,
+        Func<string, string>? rewriteConfig, CancellationToken cancellationToken)
+    {
+        Checkpoint.Save(written, outputPath, maxShardBytes, cancellationToken);
+        long bytes = written.TensorNames.Sum(n => written.GetInfo(n).ByteCount);
+        if (Checkpoint.SavesAsFolder(outputPath) && sideFilesFrom is not null && Directory.Exists(sideFilesFrom))
+            foreach (var file in SideFiles.Where(f => File.Exists(Path.Combine(sideFilesFrom, f))))
+            {
+                string target = Path.Combine(outputPath, file), tmp = AtomicFile.TempPathFor(target);
+                if (file == "config.json" && rewriteConfig is not null)
+                    File.WriteAllText(tmp, rewriteConfig(File.ReadAllText(Path.Combine(sideFilesFrom, file))));
+                else
+                    File.Copy(Path.Combine(sideFilesFrom, file), tmp, overwrite: true);
+                File.Move(tmp, target, overwrite: true);
+            }
+        return (written.TensorNames.Count, bytes);
+    }
+
+    /// <summary>A source that reports each tensor read (that is, written) to a progress sink.</summary>
+    private sealed class Reporting(IWeightSource inner, IProgress<FusionProgress> progress) : IWeightSource
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private int _done;
+        public string Name => inner.Name;
+        public IReadOnlyList<string> TensorNames => inner.TensorNames;
+        public bool Contains(string tensorName) => inner.Contains(tensorName);
+        public TensorInfo GetInfo(string tensorName) => inner.GetInfo(tensorName);
+
+        public TorchSharp.torch.Tensor Read(string tensorName)
+        {
+            var t = inner.Read(tensorName);
+            progress.Report(new FusionProgress("write", ++_done, inner.TensorNames.Count, _clock.Elapsed, tensorName));
+            return t;
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     /// <summary>A source whose floating-point tensors are converted to one dtype as they are read.</summary>

@@ -1,3 +1,9 @@
+using FusionBench.Core.Algorithms.Merging.Breadcrumbs;
+using FusionBench.Core.Algorithms.Merging.Della;
+using FusionBench.Core.Algorithms.Merging.Karcher;
+using FusionBench.Core.Algorithms.Merging.MagMax;
+using FusionBench.Core.Algorithms.Merging.ModelStock;
+using FusionBench.Core.Algorithms.Merging.NuSlerp;
 using FusionBench.Core.Algorithms.Merging.AdaMerging;
 using FusionBench.Core.Algorithms.Merging.DareTaskArithmetic;
 using FusionBench.Core.Algorithms.Merging.FisherMerging;
@@ -57,4 +63,36 @@ public static class FusionBenchMergingBuilderExtensions
     /// <summary>Registers <c>regmean</c>.</summary>
     public static IFusionBenchBuilder AddRegMean(this IFusionBenchBuilder builder, string name = "regmean", Action<RegMeanOptions>? configure = null) =>
         builder.AddAlgorithm<RegMeanAlgorithm, RegMeanOptions>(name, configure);
+
+    /// <summary>Registers <c>magmax</c>.</summary>
+    public static IFusionBenchBuilder AddMagMax(this IFusionBenchBuilder builder, string name = "magmax", Action<MagMaxOptions>? configure = null) =>
+        builder.AddAlgorithm<MagMaxAlgorithm, MagMaxOptions>(name, configure);
+
+    /// <summary>Registers <c>model_stock</c>.</summary>
+    public static IFusionBenchBuilder AddModelStock(this IFusionBenchBuilder builder, string name = "model_stock", Action<ModelStockOptions>? configure = null) =>
+        builder.AddAlgorithm<ModelStockAlgorithm, ModelStockOptions>(name, configure);
+
+    /// <summary>Registers <c>breadcrumbs</c>.</summary>
+    public static IFusionBenchBuilder AddBreadcrumbs(this IFusionBenchBuilder builder, string name = "breadcrumbs", Action<BreadcrumbsOptions>? configure = null) =>
+        builder.AddAlgorithm<BreadcrumbsAlgorithm, BreadcrumbsOptions>(name, configure);
+
+    /// <summary>Registers <c>breadcrumbs_ties</c>.</summary>
+    public static IFusionBenchBuilder AddBreadcrumbsTies(this IFusionBenchBuilder builder, string name = "breadcrumbs_ties", Action<BreadcrumbsOptions>? configure = null) =>
+        builder.AddAlgorithm<BreadcrumbsTiesAlgorithm, BreadcrumbsOptions>(name, configure);
+
+    /// <summary>Registers <c>della</c>.</summary>
+    public static IFusionBenchBuilder AddDella(this IFusionBenchBuilder builder, string name = "della", Action<DellaOptions>? configure = null) =>
+        builder.AddAlgorithm<DellaAlgorithm, DellaOptions>(name, configure);
+
+    /// <summary>Registers <c>della_linear</c>.</summary>
+    public static IFusionBenchBuilder AddDellaLinear(this IFusionBenchBuilder builder, string name = "della_linear", Action<DellaOptions>? configure = null) =>
+        builder.AddAlgorithm<DellaLinearAlgorithm, DellaOptions>(name, configure);
+
+    /// <summary>Registers <c>nuslerp</c>.</summary>
+    public static IFusionBenchBuilder AddNuSlerp(this IFusionBenchBuilder builder, string name = "nuslerp", Action<NuSlerpOptions>? configure = null) =>
+        builder.AddAlgorithm<NuSlerpAlgorithm, NuSlerpOptions>(name, configure);
+
+    /// <summary>Registers <c>karcher</c>.</summary>
+    public static IFusionBenchBuilder AddKarcher(this IFusionBenchBuilder builder, string name = "karcher", Action<KarcherOptions>? configure = null) =>
+        builder.AddAlgorithm<KarcherAlgorithm, KarcherOptions>(name, configure);
 }

@@ -3,7 +3,9 @@
 
 Run with Debian's interpreter (python3-torch, numpy, omegaconf, tqdm) and a FusionBench source tree:
 
-    FUSIONBENCH_SRC=/path/to/fusion_bench /usr/bin/python3 generate_golden.py
+    FUSIONBENCH_SRC=/path/to/fusion_bench /usr/bin/python3 generate_golden.py [--only CASE,CASE,...]
+
+(--only regenerates just those cases' files, not vit/, and keeps the other entries of the existing cases.json.)
 
 (FUSIONBENCH_SRC is the directory that holds fusion_bench/ and config/; the files were made from tanganke/fusion_bench
 at commit 54c9e8c9d9621620c720452cd8533332a32d3689.) It writes
@@ -14,7 +16,12 @@ at commit 54c9e8c9d9621620c720452cd8533332a32d3689.) It writes
   the method's own config file (config/method/...yaml, its `_target_` and defaults, overridden by the case's
   parameters) on a model pool of nn.Modules.
 * cases.json: case, method, parameters (FusionBench's config names), expected file; `models` (and `pretrained`) where
-  the pool is not pretrained + task_a, task_b, task_c.
+  the pool is not pretrained + task_a, task_b, task_c. Methods that give one model per task (TALL masks, EMR merging,
+  TSV-M with return_single_task_models) also have `per_task: true` and `expected_tasks` {task: file}
+  (expected/<case>.<task>.safetensors); `expected` is only present where there is a merged model. `extras` {name: file}
+  are intermediate results in the compute dtype (expected/<case>.<name>.safetensors): TALL masks (`mask.<task>`,
+  F32 0/1 as FusionBench makes them), the consensus mask (`consensus_mask`, BOOL), EMR's unified task vector
+  (`unified`), masks (`mask.<task>`, BOOL) and rescalers (`rescalers`: one F32 tensor, in `models` order).
 * vit/: an unrelated CLIP vision forward reference (clip_vision_reference, unchanged).
 
 How FusionBench is used, and what is *not* FusionBench's:
@@ -38,7 +45,33 @@ How FusionBench is used, and what is *not* FusionBench's:
   and named_parameters). position_ids is a non-persistent buffer, as in Hugging Face's CLIP, so it is not in
   state_dict() and FusionBench never merges it; in the expected files it is the pretrained model's. (Were it
   persistent, TIES would flatten its zero task vector too and count it in the top-k cut.)
-* Exceptions to "run the algorithm as is", both deliberate and local:
+* The recent methods (RECENT_CASES: magmax, model_stock, task_singular_vector, iso_c, iso_cts, wudi,
+  tall_mask_task_arithmetic, tall_mask_consensus, emr_merging) need a few more stubs: LightningFabricMixin (only
+  `self.fabric.device`, the CPU), the pool's load_pretrained_model_and_task_vectors (as BaseModelPool's, which
+  EMRMerging calls), fusion_bench.models.create_default_model_card (ModelStock imports it; it only writes a model card
+  when saving), and the re-exports of fusion_bench.utils (state_dict_to_vector, vector_to_state_dict) and of
+  task_singular_vector/utils/__init__.py. The one torch 1.13 gap is nn.Buffer (torch >= 2.5), used only in
+  isinstance checks by EMR's modulators and ParameterDictModel: an empty Tensor subclass stands in (a plain tensor is
+  not an nn.Buffer in either version). ModelStock's model_save_path (default ${path.log_dir}/checkpoint) is set to
+  None (RUN_OVERRIDES), so it does not save. These runs are not wrapped in torch.no_grad(): FusionBench's program
+  does not wrap them, and WUDI's Adam loop needs autograd; stdout/stderr (prints, tqdm) are swallowed.
+* Per-task outputs: TallMaskTaskArithmeticAlgorithm returns {"models": {task: model}}; EMRMerging an
+  EMRModulatedModel, whose task models are FusionBench's own set_task(task) on a fresh deep copy each (pretrained +
+  one delta, without the add/sub round trip of switching tasks on one model); TaskSingularVectorMerging with
+  return_single_task_models {task: model, "merged": model}.
+* FusionBench has no consensus (TALL-masks "Consensus") algorithm, only tall_mask/utils.py construct_consensus_mask,
+  whose load_tall_mask reads masks from disk. The tall_mask_consensus cases run TallMaskTaskArithmeticAlgorithm,
+  capture the TALL masks its generate_task_masks returns, and call construct_consensus_mask with load_tall_mask
+  replaced (for that call) by one returning those masks; the flat mask is put back into a state dict by FusionBench's
+  vector_to_state_dict. There is no merged model for these cases (FusionBench never applies the mask), only extras.
+* TallMaskTaskArithmeticAlgorithm does not run as is at this commit on any nn.Module with parameters: it passes
+  state_dict(keep_vars=True) (nn.Parameters) and task vectors (plain tensors) to state_dict_sub, whose key validation
+  requires isinstance(t, type(reference)) and raises "Tensor type mismatch". Its pool models therefore return plain
+  tensors for keep_vars=True (PlainStateDictTinyModel; same values). Second, its float32 masks (value.float()) are
+  multiplied by the task vectors with state_dict_hadamard_product, which rejects the float64 head.weight ("Dtype
+  mismatch"); the captured generate_task_masks returns the mask cast to the vector's dtype (0/1, exact; float32
+  tensors untouched). The saved mask extras are FusionBench's float32 masks.
+* Exceptions to "run the algorithm as is" in the original cases, both deliberate and local:
   - DARE draws its masks from torch's global RNG. To make them reproducible by FusionBench.Core, FusionBench's own
     param_random_drop_ is wrapped so that torch.manual_seed(fnv_seed(seed, i, name)) runs right before each tensor's
     draw (i = fine-tuned model index, name = parameter name). `seed` is a FusionBench.Core parameter, not
@@ -49,7 +82,9 @@ How FusionBench is used, and what is *not* FusionBench's:
     put back). For the remove_keys case the pretrained module accepts exactly those missing keys, which then keep
     their pretrained values (the module run loads into is the pretrained model).
 """
+import argparse
 import contextlib
+import copy
 import importlib.util
 import inspect
 import io
@@ -67,7 +102,8 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FUSIONBENCH_COMMIT = "54c9e8c9d9621620c720452cd8533332a32d3689"
-DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64", torch.int64: "I64"}
+DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64", torch.int64: "I64",
+          torch.bool: "BOOL"}
 
 
 def safetensors_bytes(tensors):
@@ -222,6 +258,27 @@ class _BaseModelPool:
         assert self.has_pretrained, "No pretrained model available."
         return self.load_model("_pretrained_")
 
+    def load_pretrained_model_and_task_vectors(self):
+        """As fusion_bench.modelpool.BaseModelPool's (EMRMerging calls the pool's): task vectors by state_dict_sub."""
+        state_dict_sub = sys.modules["fusion_bench.utils.state_dict_arithmetic"].state_dict_sub
+        pretrained_model = self.load_pretrained_model()
+        task_vectors = [state_dict_sub(self.load_model(n).state_dict(), pretrained_model.state_dict()) for n in self.model_names]
+        return pretrained_model, task_vectors
+
+
+class _LightningFabricMixin:
+    """Stub of fusion_bench.mixins.LightningFabricMixin: the algorithms only read `self.fabric.device` (where SVDs and
+    WUDI's optimisation run), which is the CPU here."""
+
+    @property
+    def fabric(self):
+        return types.SimpleNamespace(device=torch.device("cpu"))
+
+
+class _Buffer(torch.Tensor):
+    """torch 1.13 has no nn.Buffer (torch >= 2.5); FusionBench only uses it in isinstance checks (EMR's modulators,
+    ParameterDictModel), where a plain tensor is not a Buffer in either version."""
+
 
 def _to_modelpool(pool):
     return pool if isinstance(pool, _BaseModelPool) else _BaseModelPool(pool)
@@ -288,6 +345,40 @@ def load_fusionbench():
         "slerp_utils": load("fusion_bench.method.slerp.slerp_utils"),
         "slerp": load("fusion_bench.method.slerp.slerp"),
     }
+    # The recent data-free methods (magmax ... emr_merging) need a little more plumbing.
+    if not hasattr(nn, "Buffer"):
+        nn.Buffer = _Buffer
+    params = sys.modules["fusion_bench.utils.parameters"]
+    sys.modules["fusion_bench.utils"].__dict__.update(state_dict_to_vector=params.state_dict_to_vector,
+                                                      vector_to_state_dict=params.vector_to_state_dict)
+    sys.modules["fusion_bench.mixins"].LightningFabricMixin = _LightningFabricMixin
+    sys.modules["fusion_bench.models"].create_default_model_card = lambda *a, **k: ""
+    for p in ["magmax", "model_stock", "task_singular_vector", "isotropic_merging", "wudi", "tall_mask", "emr_merging"]:
+        package(f"fusion_bench.method.{p}")
+    package("fusion_bench.method.task_singular_vector.utils")
+    package("fusion_bench.models.modulator")
+    recent = {
+        "magmax": load("fusion_bench.method.magmax.magmax"),
+        "model_stock": load("fusion_bench.method.model_stock.model_stock"),
+        "tsvm_utils": load("fusion_bench.method.task_singular_vector.utils.TSVM_utils"),
+    }
+    # task_singular_vector/utils/__init__.py re-exports these (and TSVC / interference helpers TSVM does not use).
+    sys.modules["fusion_bench.method.task_singular_vector.utils"].__dict__.update(
+        TSVM_utils=recent["tsvm_utils"], check_parameterNamesMatch=modules["ties_merging_utils"].check_parameterNamesMatch,
+        check_state_dicts_equal=modules["ties_merging_utils"].check_state_dicts_equal,
+        state_dict_to_vector=params.state_dict_to_vector, vector_to_state_dict=params.vector_to_state_dict)
+    recent["tsvm"] = load("fusion_bench.method.task_singular_vector.TSVM")
+    recent["iso_utils"] = load("fusion_bench.method.isotropic_merging.iso_utils")
+    recent["iso"] = load("fusion_bench.method.isotropic_merging.iso")
+    recent["wudi"] = load("fusion_bench.method.wudi.wudi")
+    recent["tall_mask_utils"] = load("fusion_bench.method.tall_mask.utils")
+    recent["tall_mask"] = load("fusion_bench.method.tall_mask.task_arithmetic")
+    base = load("fusion_bench.models.modulator.base")
+    sys.modules["fusion_bench.models.modulator"].__dict__.update(ModulatedModel=base.ModulatedModel, TaskModulator=base.TaskModulator)
+    load("fusion_bench.models.parameter_dict")
+    recent["emr_utils"] = load("fusion_bench.method.emr_merging.utils")
+    recent["emr_merging"] = load("fusion_bench.method.emr_merging.emr_merging")
+    modules.update(recent)
     classes = {name: obj for m in modules.values() for name, obj in vars(m).items()
                if inspect.isclass(obj) and issubclass(obj, _BaseAlgorithm) and obj is not _BaseAlgorithm}
     return src, classes, modules
@@ -321,6 +412,17 @@ class TinyModel(nn.Module):
         return super().load_state_dict(state_dict, strict=strict)
 
 
+class PlainStateDictTinyModel(TinyModel):
+    """TinyModel whose state_dict(keep_vars=True) holds plain tensors, as with keep_vars=False (same values); for
+    TallMaskTaskArithmeticAlgorithm only. Its run mixes state_dict(keep_vars=True) (nn.Parameters) with task vectors
+    (Parameter - Parameter = plain Tensor) in state_dict_sub, whose _validate_state_dict_same_keys requires
+    isinstance(tensor, type(reference)): on any module with parameters it raises "Tensor type mismatch ... expected
+    Parameter, got Tensor" at this commit."""
+
+    def state_dict(self, *args, keep_vars=False, **kwargs):
+        return super().state_dict(*args, keep_vars=False, **kwargs)
+
+
 def finish(pre, merged):
     """The merged module's float parameters cast back to the pretrained dtypes; non-float tensors are the pretrained's."""
     out = merged.state_dict()
@@ -336,9 +438,21 @@ CONFIGS = {
     "dare_task_arithmetic": "dare/task_arithmetic.yaml",
     "dare_ties_merging": "dare/ties_merging.yaml",
     "slerp": "slerp/slerp.yaml",
+    "magmax": "magmax/magmax.yaml",
+    "model_stock": "model_stock/model_stock.yaml",
+    "task_singular_vector": "task_singular_vector/TaskSingularVectorMerging.yaml",
+    "iso_c": "isotropic_merging/iso_c.yaml",
+    "iso_cts": "isotropic_merging/iso_cts.yaml",
+    "wudi": "wudi/wudi.yaml",
+    "tall_mask_task_arithmetic": "tall_mask/task_arithmetic.yaml",
+    "tall_mask_consensus": "tall_mask/task_arithmetic.yaml",  # + tall_mask/utils.py construct_consensus_mask
+    "emr_merging": "emr_merging/emr_merging.yaml",
 }
+# Constructor arguments that are FusionBench plumbing, not part of the math, set for every run of the method and not
+# listed in the cases' parameters: ModelStock would save the merged model to ${path.log_dir}/checkpoint.
+RUN_OVERRIDES = {"model_stock": {"model_save_path": None}}
 # Parameters FusionBench.Core has and FusionBench does not: DARE's seed (see the module docstring).
-LOCAL_PARAMETERS = {"seed"}
+LOCAL_PARAMETERS = {"seed", "prun_thre_k"}  # prun_thre_k: construct_consensus_mask's argument, not the algorithm's
 ALL = ["task_a", "task_b", "task_c"]
 
 # (case, method, parameters, pool models, pool has the pretrained model)
@@ -371,6 +485,37 @@ CASES = [
     # layer.1.bias 0.9843, embed.weight 0.9890, layer.1.weight 0.9897, head.weight 0.9926), so that embed.weight,
     # layer.1.weight and head.weight take the lerp branch and the other three slerp.
     ("slerp_lerp_fallback", "slerp", {"t": 0.3, "DOT_THRESHOLD": 0.988, "epsilon": 1e-8}, ["task_a", "task_b"], False),
+]
+
+# The recent data-free methods; same tuple layout. Default cases pass no parameters, so that they also check the
+# defaults (FusionBench's config values). Per-task methods write expected/<case>.<task>.safetensors, and their
+# intermediate results (masks, unified vector, rescalers) as expected/<case>.<extra>.safetensors.
+RECENT_CASES = [
+    ("magmax", "magmax", {}, ALL, True),
+    ("magmax_scaled", "magmax", {"scaling_factor": 1.0}, ALL, True),
+    ("model_stock", "model_stock", {}, ALL, True),
+    ("model_stock_ignore_keys", "model_stock", {"ignore_keys": ["embed.weight", "layer.0.bias"]}, ALL, True),
+    # Two fine-tuned models take ModelStock's separate two-model branch (one angle, merge_weights).
+    ("model_stock_two_models", "model_stock", {}, ["task_a", "task_b"], True),
+    ("task_singular_vector", "task_singular_vector", {}, ALL, True),
+    ("task_singular_vector_alpha_list", "task_singular_vector",
+     {"alpha": [0.5, 1.0, 1.5], "exclude_keys": ["embed.weight"]}, ALL, True),
+    ("task_singular_vector_single_task_models", "task_singular_vector",
+     {"alpha": 0.7, "return_single_task_models": True}, ALL, True),
+    ("iso_c", "iso_c", {}, ALL, True),
+    ("iso_c_scaled_exclude", "iso_c", {"scaling_factor": 0.5, "exclude_keys": ["embed.weight"]}, ALL, True),
+    ("iso_cts", "iso_cts", {}, ALL, True),
+    ("iso_cts_half", "iso_cts", {"scaling_factor": 1.5, "common_space_fraction": 0.5}, ALL, True),
+    ("wudi", "wudi", {}, ALL, True),
+    ("wudi_short_exclude", "wudi", {"iter_num": 100, "exclude_keys": ["embed.weight"]}, ALL, True),
+    ("tall_mask_task_arithmetic", "tall_mask_task_arithmetic", {}, ALL, True),
+    ("tall_mask_task_arithmetic_lambda1", "tall_mask_task_arithmetic", {"tall_mask_lambda": 1.0}, ALL, True),
+    # FusionBench has no consensus algorithm class: construct_consensus_mask (tall_mask/utils.py) on the TALL masks of
+    # TallMaskTaskArithmeticAlgorithm. prun_thre_k has no default there (the TALL-masks paper uses 2).
+    ("tall_mask_consensus", "tall_mask_consensus", {"prun_thre_k": 2}, ALL, True),
+    ("tall_mask_consensus_k1", "tall_mask_consensus", {"tall_mask_lambda": 0.4, "prun_thre_k": 1}, ALL, True),
+    ("emr_merging", "emr_merging", {}, ALL, True),
+    ("emr_merging_two_models", "emr_merging", {}, ["task_a", "task_b"], True),
 ]
 
 
@@ -429,6 +574,106 @@ def run_case(src, classes, modules, pre, models, method, params, pool_models, wi
     with seeding, torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):  # FusionBench prints progress
         merged = algorithm.run(_BaseModelPool(pool))
     return type(algorithm).__name__, finish(pre, merged)
+
+
+def compute_dtype_copy(sd):
+    """A state dict's tensors detached and cloned, in their (compute) dtype: intermediate results are saved as is."""
+    return OrderedDict((k, v.detach().clone()) for k, v in sd.items())
+
+
+@contextlib.contextmanager
+def captured_tall_masks(modules, masks):
+    """Record the masks TallMaskTaskArithmeticAlgorithm.run gets from its module's generate_task_masks (called once
+    per model, in model_names order); the run itself is unchanged."""
+    module = modules["tall_mask"]
+    original = module.generate_task_masks
+
+    def generate_task_masks(multi_task_vector, *args, **kwargs):
+        mask = original(multi_task_vector, *args, **kwargs)
+        masks.append(OrderedDict((k, v.clone()) for k, v in mask.items()))
+        # generate_task_masks returns float32 masks (value.float()); state_dict_hadamard_product(mask, multi_task_vector)
+        # then rejects the float64 head.weight ("Dtype mismatch"). A 0/1 mask cast to the vector's dtype gives the
+        # product torch's type promotion would (exact either way); float32 tensors are untouched.
+        return OrderedDict((k, v.to(multi_task_vector[k].dtype)) for k, v in mask.items())
+
+    module.generate_task_masks = generate_task_masks
+    try:
+        yield
+    finally:
+        module.generate_task_masks = original
+
+
+def consensus_mask(modules, pre_sd, tall_masks, prun_thre_k):
+    """FusionBench's construct_consensus_mask on in-memory TALL masks. Its load_tall_mask reads the masks from disk
+    (config.model_location, np.packbits files written by find_optimal_mask); it is replaced, for this call only, by one
+    returning {task: mask state dict}, which is what load_tall_mask returns. The flat boolean vector (keys sorted) is
+    turned back into a state dict by FusionBench's vector_to_state_dict, on a copy of the pretrained state dict."""
+    utils = modules["tall_mask_utils"]
+    original = utils.load_tall_mask
+    utils.load_tall_mask = lambda remove_keys, ptm_check, config: dict(tall_masks)
+    try:
+        vector = utils.construct_consensus_mask(pre_sd, prun_thre_k, config=None, remove_keys=[])
+    finally:
+        utils.load_tall_mask = original
+    reference = OrderedDict((k, v.detach().clone()) for k, v in pre_sd.items())
+    return OrderedDict(utils.vector_to_state_dict(vector, reference, remove_keys=[]))
+
+
+def run_recent_case(src, classes, modules, pre, models, method, params, pool_models, with_pretrained):
+    """Like run_case, for RECENT_CASES; returns (class name, merged state dict or None, {task: state dict},
+    {extra: state dict}). Unlike run_case, the run is not wrapped in torch.no_grad(): FusionBench's program does not
+    wrap it either, and WUDIMerging's Adam loop needs autograd (the others use no_grad themselves or never need it)."""
+    from omegaconf import OmegaConf
+    cfg = OmegaConf.merge(OmegaConf.load(os.path.join(src, "config", "method", CONFIGS[method])),
+                          RUN_OVERRIDES.get(method, {}),
+                          {k: v for k, v in params.items() if k not in LOCAL_PARAMETERS})
+    cfg = OmegaConf.to_container(cfg)
+    algorithm = classes[cfg.pop("_target_").rpartition(".")[2]](**cfg)
+
+    model_type = PlainStateDictTinyModel if method.startswith("tall_mask") else TinyModel
+    pool = OrderedDict()
+    if with_pretrained:
+        pool["_pretrained_"] = model_type(pre)
+    for name in pool_models:
+        pool[name] = model_type(models[name])
+    pre_sd = compute_dtype_copy(pool["_pretrained_"].state_dict())
+
+    tall_masks = []
+    capture = captured_tall_masks(modules, tall_masks) if method.startswith("tall_mask") else contextlib.nullcontext()
+    with capture, contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        result = algorithm.run(_BaseModelPool(pool))
+
+    merged, tasks, extras = None, {}, {}
+    if method == "emr_merging":
+        # The EMRModulatedModel: backbone = the pretrained model, unified task vector, one modulator per task. Each
+        # task's model is FusionBench's set_task on a fresh deep copy (so it is the pretrained weights + one delta,
+        # without the add/sub round trip of switching tasks on one model).
+        for name in pool_models:
+            task_model = copy.deepcopy(result)
+            task_model.set_task(name)
+            tasks[name] = finish(pre, task_model.backbone)
+        extras["unified"] = compute_dtype_copy(result.unified_task_vector.state_dict())
+        for name in pool_models:
+            extras[f"mask.{name}"] = compute_dtype_copy(result.modulators[name].mask.state_dict())
+        extras["rescalers"] = {"rescalers": torch.stack([result.modulators[n].rescaler.detach().clone() for n in pool_models])}
+    elif method.startswith("tall_mask"):
+        models_out = result["models"]
+        masks = {name: compute_dtype_copy(m) for name, m in zip(pool_models, tall_masks)}
+        for name in pool_models:
+            extras[f"mask.{name}"] = masks[name]
+        if method == "tall_mask_consensus":
+            with contextlib.redirect_stdout(io.StringIO()):
+                extras["consensus_mask"] = consensus_mask(modules, pre_sd, masks, params["prun_thre_k"])
+        else:
+            for name in pool_models:
+                tasks[name] = finish(pre, models_out[name])
+    elif isinstance(result, dict):  # TaskSingularVectorMerging with return_single_task_models
+        merged = finish(pre, result["merged"])
+        for name in pool_models:
+            tasks[name] = finish(pre, result[name])
+    else:
+        merged = finish(pre, result)
+    return type(algorithm).__name__, merged, tasks, extras
 
 
 def check_rng_equivalence():
@@ -516,10 +761,24 @@ def clip_vision_reference():
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help="comma-separated case names: regenerate only these cases' files (and not vit/); "
+                        "cases.json keeps the other cases' entries from the existing file")
+    args = parser.parse_args()
+    all_names = [c[0] for c in CASES + RECENT_CASES]
+    only = None if args.only is None else args.only.split(",")
+    if only is not None:
+        unknown = sorted(set(only) - set(all_names))
+        if unknown:
+            sys.exit(f"generate_golden.py: unknown cases {unknown}")
+        with open(os.path.join(HERE, "cases.json")) as f:
+            previous = {c["case"]: c for c in json.load(f)["cases"]}
+
     src, classes, modules = load_fusionbench()
     logging.getLogger("fusion_bench").setLevel(logging.ERROR)  # e.g. "instance models are modified in place": intended
     check_rng_equivalence()
-    clip_vision_reference()
+    if only is None:
+        clip_vision_reference()
     os.makedirs(os.path.join(HERE, "models"), exist_ok=True)
     os.makedirs(os.path.join(HERE, "expected"), exist_ok=True)
     pre, models = make_models()
@@ -534,6 +793,9 @@ def main():
         write_if_changed(os.path.join(HERE, "models", f"{name}.safetensors"), safetensors_bytes(sd))
     cases = []
     for case, method, params, pool_models, with_pretrained in CASES:
+        if only is not None and case not in only:
+            cases.append(previous[case])
+            continue
         algorithm, merged = run_case(src, classes, modules, pre, models, method, params, pool_models, with_pretrained)
         save_safetensors(os.path.join(HERE, "expected", f"{case}.safetensors"), merged)
         entry = {"case": case, "method": method, "parameters": params, "expected": f"expected/{case}.safetensors",
@@ -542,11 +804,38 @@ def main():
             entry["models"] = pool_models
             entry["pretrained"] = with_pretrained
         cases.append(entry)
+    for case, method, params, pool_models, with_pretrained in RECENT_CASES:
+        if only is not None and case not in only:
+            if case in previous:
+                cases.append(previous[case])
+            else:
+                print(f"warning: {case} is neither regenerated nor in the existing cases.json; left out")
+            continue
+        algorithm, merged, tasks, extras = run_recent_case(src, classes, modules, pre, models, method, params,
+                                                           pool_models, with_pretrained)
+        entry = {"case": case, "method": method, "parameters": params}
+        if merged is not None:
+            entry["expected"] = f"expected/{case}.safetensors"
+            save_safetensors(os.path.join(HERE, entry["expected"]), merged)
+        entry["fusionbench"] = algorithm + ("+construct_consensus_mask" if method == "tall_mask_consensus" else "")
+        if pool_models != ALL or not with_pretrained:
+            entry["models"] = pool_models
+            entry["pretrained"] = with_pretrained
+        if tasks:
+            entry["per_task"] = True
+            entry["expected_tasks"] = {t: f"expected/{case}.{t}.safetensors" for t in tasks}
+            for t, sd in tasks.items():
+                save_safetensors(os.path.join(HERE, entry["expected_tasks"][t]), sd)
+        if extras:
+            entry["extras"] = {x: f"expected/{case}.{x}.safetensors" for x in extras}
+            for x, sd in extras.items():
+                save_safetensors(os.path.join(HERE, entry["extras"][x]), sd)
+        cases.append(entry)
     with open(os.path.join(HERE, "cases.json"), "w") as f:
         json.dump({"generator": "generate_golden.py (FusionBench's own algorithms, loaded from FUSIONBENCH_SRC)",
                    "fusionbench_commit": FUSIONBENCH_COMMIT, "torch": torch.__version__,
                    "models": ALL, "cases": cases}, f, indent=2)
-    print(f"wrote {len(cases)} cases")
+    print(f"wrote {len(cases) if only is None else len(only)} cases ({len(cases)} in cases.json)")
 
 
 if __name__ == "__main__":
