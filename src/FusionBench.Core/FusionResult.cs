@@ -63,9 +63,17 @@ public sealed class FusionResult : IDisposable
     /// <summary>What the method reports about its run beyond the parameters (for example a training loss curve).</summary>
     public IReadOnlyDictionary<string, object?> Details { get; init; } = new Dictionary<string, object?>();
 
+    /// <summary>
+    /// Per-task parts when the method gives each task its own modulator on the shared model (EMR-Merging, TALL masks):
+    /// task t is evaluated with <see cref="TaskSpecificWeights.WeightsFor"/>, and <see cref="Weights"/> is the shared
+    /// model. Null for ordinary merges.
+    /// </summary>
+    public TaskSpecificWeights? TaskWeights { get; init; }
+
     /// <summary>Disposes the fused weights or model.</summary>
     public void Dispose()
     {
+        TaskWeights?.Dispose();
         _weights?.Dispose();
         Model?.Dispose();
     }

@@ -61,6 +61,23 @@ public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOp
         context.Logger.LogInformation("{Method}: fused {Count} model(s) in {Seconds:F2} s", info.Name, modelPool.ModelNames.Count, clock.Elapsed.TotalSeconds);
         var parameters = OptionsBinder.ToDictionary(Options);
         var details = new Dictionary<string, object?>(context.Details, StringComparer.Ordinal);
+        if (output is TaskSpecificWeights parts)
+        {
+            StateDict shared;
+            try
+            {
+                shared = parts.SharedWeights();
+            }
+            catch
+            {
+                parts.Dispose();
+                throw;
+            }
+            if (parts.Tasks.Count > 0)
+                return new FusionResult(info, shared, parameters, clock.Elapsed, peak) { Details = details, TaskWeights = parts };
+            parts.Dispose();
+            return new FusionResult(info, shared, parameters, clock.Elapsed, peak) { Details = details };
+        }
         return output is StateDict weights
             ? new FusionResult(info, weights, parameters, clock.Elapsed, peak) { Details = details }
             : new FusionResult(info, (IFusedModel)output, parameters, clock.Elapsed, peak) { Details = details };
@@ -122,6 +139,25 @@ public abstract class ModelFusionAlgorithm<TOptions> : FusionAlgorithmBase<TOpti
 
     /// <summary>Builds the fused model. Called once per run with the options validated and a fresh context.</summary>
     protected abstract IFusedModel FuseCore(IModelPool modelPool, FusionContext context);
+
+    private protected sealed override IDisposable FuseOutput(IModelPool modelPool, FusionContext context) => FuseCore(modelPool, context);
+}
+
+/// <summary>
+/// A base for a merge whose result is one shared model plus per-task parts (<see cref="TaskSpecificWeights"/>: EMR-Merging,
+/// TALL masks, TSV's single-task models). <see cref="FusionResult.Weights"/> is the shared model and
+/// <see cref="FusionResult.TaskWeights"/> the parts (null when the method produced none).
+/// </summary>
+/// <typeparam name="TOptions">The method's options.</typeparam>
+public abstract class TaskSpecificFusionAlgorithm<TOptions> : FusionAlgorithmBase<TOptions> where TOptions : class
+{
+    /// <summary>Keeps the options.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="logger">Where the method reports, or null.</param>
+    protected TaskSpecificFusionAlgorithm(TOptions options, ILogger? logger = null) : base(options, logger) { }
+
+    /// <summary>Computes θ₀, the shared task vector and the task parts. Called once per run.</summary>
+    protected abstract TaskSpecificWeights FuseCore(IModelPool modelPool, FusionContext context);
 
     private protected sealed override IDisposable FuseOutput(IModelPool modelPool, FusionContext context) => FuseCore(modelPool, context);
 }

@@ -1,3 +1,8 @@
+using FusionBench.Core.Algorithms.Merging.EmrMerging;
+using FusionBench.Core.Algorithms.Merging.IsotropicMerging;
+using FusionBench.Core.Algorithms.Merging.TallMask;
+using FusionBench.Core.Algorithms.Merging.TaskSingularVector;
+using FusionBench.Core.Algorithms.Merging.Wudi;
 using FusionBench.Core.Algorithms.Merging.Breadcrumbs;
 using FusionBench.Core.Algorithms.Merging.Della;
 using FusionBench.Core.Algorithms.Merging.Karcher;
@@ -95,4 +100,32 @@ public static class FusionBenchMergingBuilderExtensions
     /// <summary>Registers <c>karcher</c>.</summary>
     public static IFusionBenchBuilder AddKarcher(this IFusionBenchBuilder builder, string name = "karcher", Action<KarcherOptions>? configure = null) =>
         builder.AddAlgorithm<KarcherAlgorithm, KarcherOptions>(name, configure);
+
+    /// <summary>Registers <c>task_singular_vector</c>.</summary>
+    public static IFusionBenchBuilder AddTaskSingularVector(this IFusionBenchBuilder builder, string name = "task_singular_vector", Action<TaskSingularVectorOptions>? configure = null) =>
+        builder.AddAlgorithm<TaskSingularVectorAlgorithm, TaskSingularVectorOptions>(name, configure);
+
+    /// <summary>Registers <c>iso_c</c>.</summary>
+    public static IFusionBenchBuilder AddIsoC(this IFusionBenchBuilder builder, string name = "iso_c", Action<IsoCOptions>? configure = null) =>
+        builder.AddAlgorithm<IsoCAlgorithm, IsoCOptions>(name, configure);
+
+    /// <summary>Registers <c>iso_cts</c>.</summary>
+    public static IFusionBenchBuilder AddIsoCts(this IFusionBenchBuilder builder, string name = "iso_cts", Action<IsoCtsOptions>? configure = null) =>
+        builder.AddAlgorithm<IsoCtsAlgorithm, IsoCtsOptions>(name, configure);
+
+    /// <summary>Registers <c>wudi</c>.</summary>
+    public static IFusionBenchBuilder AddWudi(this IFusionBenchBuilder builder, string name = "wudi", Action<WudiOptions>? configure = null) =>
+        builder.AddAlgorithm<WudiAlgorithm, WudiOptions>(name, configure);
+
+    /// <summary>Registers <c>tall_mask_task_arithmetic</c>.</summary>
+    public static IFusionBenchBuilder AddTallMaskTaskArithmetic(this IFusionBenchBuilder builder, string name = "tall_mask_task_arithmetic", Action<TallMaskOptions>? configure = null) =>
+        builder.AddAlgorithm<TallMaskTaskArithmeticAlgorithm, TallMaskOptions>(name, configure);
+
+    /// <summary>Registers <c>tall_mask_consensus</c>.</summary>
+    public static IFusionBenchBuilder AddTallMaskConsensus(this IFusionBenchBuilder builder, string name = "tall_mask_consensus", Action<TallMaskConsensusOptions>? configure = null) =>
+        builder.AddAlgorithm<TallMaskConsensusAlgorithm, TallMaskConsensusOptions>(name, configure);
+
+    /// <summary>Registers <c>emr_merging</c>.</summary>
+    public static IFusionBenchBuilder AddEmrMerging(this IFusionBenchBuilder builder, string name = "emr_merging", Action<EmrMergingOptions>? configure = null) =>
+        builder.AddAlgorithm<EmrMergingAlgorithm, EmrMergingOptions>(name, configure);
 }

@@ -30,23 +30,8 @@ public class MergingGoldenTests
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestData.GoldenDir, "cases.json")));
         var c = doc.RootElement.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("case").GetString() == caseName);
-        var parameters = c.GetProperty("parameters").EnumerateObject()
-            .Select(p => new KeyValuePair<string, string>(p.Name, p.Value.ValueKind switch
-            {
-                JsonValueKind.String => p.Value.GetString()!,
-                JsonValueKind.True => "true",
-                JsonValueKind.False => "false",
-                JsonValueKind.Array => "[" + string.Join(",", p.Value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText())) + "]",
-                _ => p.Value.GetRawText(),
-            })).ToList();
-
-        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
-        var algorithm = services.GetRequiredService<IFusionAlgorithmProvider>().Create(c.GetProperty("method").GetString()!, parameters);
-        // A case may name its pool (slerp interpolates between exactly two models); by default the pretrained model and all three.
-        var models = c.TryGetProperty("models", out var m) ? m.EnumerateArray().Select(e => e.GetString()!).ToArray() : TestData.GoldenTasks;
-        bool withPretrained = !c.TryGetProperty("pretrained", out var pre) || pre.GetBoolean();
-        using var pool = ModelPools.ModelPool.FromCheckpoints(withPretrained ? TestData.GoldenModel("pretrained") : null,
-            models.Select(t => new KeyValuePair<string, string>(t, TestData.GoldenModel(t))));
+        var (algorithm, pool) = Load(c);
+        using var _ = pool;
         using var result = algorithm.Fuse(pool);
         using var expected = SafeTensorsFile.Open(Path.Combine(TestData.GoldenDir, c.GetProperty("expected").GetString()!));
 
@@ -58,6 +43,28 @@ public class MergingGoldenTests
             using var a = result.Weights.Read(name);
             Assert.True(torch_allclose(e, a, 1e-5, 1e-6), $"{caseName}/{name}: float32/64 tensor differs from the reference");
         }
+    }
+
+    /// <summary>A case's method (by name, with its parameters) and its pool of the golden models.</summary>
+    internal static (IFusionAlgorithm Algorithm, ModelPools.ModelPool Pool) Load(JsonElement c, string? method = null)
+    {
+        var parameters = c.GetProperty("parameters").EnumerateObject()
+            .Select(p => new KeyValuePair<string, string>(p.Name, p.Value.ValueKind switch
+            {
+                JsonValueKind.String => p.Value.GetString()!,
+                JsonValueKind.True => "true",
+                JsonValueKind.False => "false",
+                JsonValueKind.Array => "[" + string.Join(",", p.Value.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String ? v.GetString() : v.GetRawText())) + "]",
+                _ => p.Value.GetRawText(),
+            })).Where(p => method is null || p.Key != "prun_thre_k").ToList();
+        using var services = new ServiceCollection().AddFusionBench().Services.BuildServiceProvider();
+        var algorithm = services.GetRequiredService<IFusionAlgorithmProvider>().Create(method ?? c.GetProperty("method").GetString()!, parameters);
+        // A case may name its pool (slerp interpolates between exactly two models); by default the pretrained model and all three.
+        var models = c.TryGetProperty("models", out var m) ? m.EnumerateArray().Select(e => e.GetString()!).ToArray() : TestData.GoldenTasks;
+        bool withPretrained = !c.TryGetProperty("pretrained", out var pre) || pre.GetBoolean();
+        var pool = ModelPools.ModelPool.FromCheckpoints(withPretrained ? TestData.GoldenModel("pretrained") : null,
+            models.Select(t => new KeyValuePair<string, string>(t, TestData.GoldenModel(t))));
+        return (algorithm, pool);
     }
 
     private static bool torch_allclose(TorchSharp.torch.Tensor a, TorchSharp.torch.Tensor b, double rtol, double atol) =>

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace FusionBench.Core.Algorithms.Merging.IsotropicMerging;
+
+/// <summary>
+/// <c>iso_cts</c> (Isotropic merging in common and task-specific subspaces, Marczak et al. 2025, as FusionBench computes
+/// it): per 2-D tensor, <c>common_space_fraction</c> of the rank from the summed task matrix and the rest split among the
+/// tasks' residual directions, orthogonalised, with a flat spectrum; other tensors the running mean; θ = θ₀ + λ·merged.
+/// Streams tensor by tensor.
+/// </summary>
+public sealed class IsoCtsAlgorithm(IsoCtsOptions options, ILogger<IsoCtsAlgorithm>? logger = null) : FusionAlgorithm<IsoCtsOptions>(options, logger)
+{
+    /// <inheritdoc />
+    public override FusionAlgorithmInfo Info { get; } = new("iso_cts", "Iso-CTS", FusionCategory.Merging,
+        "https://arxiv.org/abs/2502.04959", "Common plus task-specific singular subspaces with a flat spectrum.");
+
+    /// <inheritdoc />
+    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
+    {
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
+        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
+    {
+        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
+        return plan.Lazily(Step(plan));
+    }
+
+    private Func<string, Tensor> Step(MergePlan plan)
+    {
+        var excluded = new HashSet<string>(Options.ExcludeKeys, StringComparer.Ordinal);
+        return name =>
+        {
+            var p = plan.ReadCompute(plan.Pretrained!, name);
+            var tvs = plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList();
+            Tensor merged;
+            if (p.dim() == 2 && !excluded.Contains(name))
+                merged = IsotropicMergingKernels.IsoCts(tvs, Options.CommonSpaceFraction);
+            else
+            {
+                merged = tvs[0].clone();
+                for (int t = 1; t < tvs.Count; t++) merged.add_(tvs[t].sub(merged).div_(t + 1));
+            }
+            return merged.mul(Options.ScalingFactor).add_(p);
+        };
+    }
+}
