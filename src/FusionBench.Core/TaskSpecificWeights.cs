@@ -1,4 +1,5 @@
 using FusionBench.Core.Algorithms;
+using FusionBench.Core.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -110,6 +111,87 @@ public sealed class TaskSpecificWeights : IDisposable
         catch
         {
             output.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The folder inside a merged model's folder that holds the per-task parts.</summary>
+    public const string FolderName = "task_parts";
+
+    /// <summary>
+    /// Writes the parts into <paramref name="folder"/> (created; normally <c>OUTPUT/task_parts</c> next to the shared model):
+    /// <c>shared_task_vector.safetensors</c> (τ in the compute dtype), one <c>&lt;task&gt;.safetensors</c> per task with its
+    /// masks as BOOL tensors <c>mask.&lt;name&gt;</c> and its own task vector as <c>task_vector.&lt;name&gt;</c>, and
+    /// <c>parts.json</c> with each task's scale and the formula θₜ = θ₀ + scaleₜ·(maskₜ ⊙ τₜ).
+    /// </summary>
+    public void Save(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        SafeTensorsWriter.Write(Path.Combine(folder, "shared_task_vector.safetensors"), SharedTaskVector);
+        var tasks = new System.Text.Json.Nodes.JsonObject();
+        foreach (var task in Tasks)
+        {
+            var m = Modulators[task];
+            using var file = new StateDict(task);
+            if (m.Masks is { } masks) foreach (var n in masks.TensorNames) file.Add("mask." + n, masks[n].alias());
+            if (m.TaskVector is { } own) foreach (var n in own.TensorNames) file.Add("task_vector." + n, own[n].alias());
+            string name = task + ".safetensors";
+            SafeTensorsWriter.Write(Path.Combine(folder, name), file);
+            tasks[task] = new System.Text.Json.Nodes.JsonObject { ["scale"] = m.Scale, ["file"] = name };
+        }
+        var doc = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "fusionbench-task-parts/1",
+            ["formula"] = "theta_t = theta_0 + scale_t * (mask_t * tau_t); tau_t = task_vector_t if present, else shared_task_vector; a tensor without mask.NAME keeps its whole task vector; theta_0 = the pretrained model",
+            ["tasks"] = tasks,
+        };
+        File.WriteAllText(Path.Combine(folder, "parts.json"), doc.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>Reads parts written by <see cref="Save"/> on top of the pretrained model they were merged from.</summary>
+    /// <param name="folder">The <c>task_parts</c> folder.</param>
+    /// <param name="pretrained">The pretrained model (θ₀).</param>
+    /// <exception cref="FusionException">The folder is not a parts folder, or its tensors do not fit the pretrained model.</exception>
+    public static TaskSpecificWeights Load(string folder, IWeightSource pretrained)
+    {
+        string json = Path.Combine(folder, "parts.json");
+        if (!File.Exists(json)) throw new FusionException($"'{folder}' holds no parts.json (not a task_parts folder).");
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json))!;
+        var infos = pretrained.TensorNames.ToDictionary(n => n, pretrained.GetInfo, StringComparer.Ordinal);
+        var pre = new StateDict("pretrained");
+        var shared = new StateDict("shared_task_vector");
+        var modulators = new Dictionary<string, TaskModulator>(StringComparer.Ordinal);
+        try
+        {
+            using (var sharedFile = SafeTensorsFile.Open(Path.Combine(folder, "shared_task_vector.safetensors")))
+                foreach (var n in sharedFile.TensorNames)
+                {
+                    if (!infos.ContainsKey(n)) throw new FusionException($"Tensor '{n}' of the parts is not in the pretrained model.");
+                    shared.Add(n, sharedFile.Read(n));
+                }
+            foreach (var n in pretrained.TensorNames)
+            {
+                var t = pretrained.Read(n);
+                pre.Add(n, shared.Contains(n) ? t.to(shared[n].dtype) : t);
+            }
+            foreach (var (task, node) in doc["tasks"]!.AsObject())
+            {
+                using var file = SafeTensorsFile.Open(Path.Combine(folder, node!["file"]!.GetValue<string>()));
+                StateDict? masks = null, own = null;
+                foreach (var n in file.TensorNames)
+                {
+                    if (n.StartsWith("mask.", StringComparison.Ordinal)) (masks ??= new StateDict("masks." + task)).Add(n[5..], file.Read(n));
+                    else if (n.StartsWith("task_vector.", StringComparison.Ordinal)) (own ??= new StateDict(task)).Add(n[12..], file.Read(n));
+                }
+                modulators[task] = new TaskModulator { Masks = masks, TaskVector = own, Scale = node["scale"]!.GetValue<double>() };
+            }
+            return new TaskSpecificWeights(pre, shared, modulators, modulators.Keys.ToList(), infos);
+        }
+        catch
+        {
+            pre.Dispose();
+            shared.Dispose();
+            foreach (var m in modulators.Values) m.Dispose();
             throw;
         }
     }

@@ -18,6 +18,9 @@ internal static class BenchmarkCommand
         "simple_ensemble", "weighted_ensemble", "max_model_predictor", "simple_average", "weighted_average", "fisher_merging", "regmean",
         "task_arithmetic", "ties_merging", "task_wise_adamerging", "layer_wise_adamerging", "depth_upscaling", "moe_upscaling", "moe_merging",
         "model_recombination", "weight_ensembling_moe",
+        // Newer data-free methods (FusionBench's later additions and MergeKit's); nuslerp merges exactly two models.
+        "magmax", "model_stock", "task_singular_vector", "iso_c", "iso_cts", "wudi", "tall_mask_task_arithmetic", "tall_mask_consensus",
+        "emr_merging", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "karcher",
     };
 
     private static readonly string[] Trained = { "task_wise_adamerging", "layer_wise_adamerging", "weight_ensembling_moe" };
@@ -27,7 +30,7 @@ internal static class BenchmarkCommand
         var suite = SuiteLocations.SuiteOption();
         var data = SuiteLocations.DataOption();
         var zoo = SuiteLocations.ZooOption();
-        var methods = new Option<string?>("--methods") { Description = "Comma-separated methods (default: FusionBench's 16)." };
+        var methods = new Option<string?>("--methods") { Description = "Comma-separated methods (default: FusionBench's 16 and the newer data-free methods)." };
         var study = new Option<string>("--study") { Description = "clean, robustness (image: 7 corruptions at severity 3; text: 5 corruptions at severities 1–5) or generalization (fuse 6 tasks, evaluate 8).", DefaultValueFactory = _ => "clean" };
         var output = new Option<string?>("--output") { Description = "Output folder (default: benchmark/SUITE-STUDY). Finished runs there are reused, so an interrupted benchmark resumes." };
         var steps = new Option<int>("--steps") { Description = "Training steps of AdaMerging and WEMoE (FusionBench uses 1000; the default keeps the benchmark short).", DefaultValueFactory = _ => 200 };
@@ -203,6 +206,10 @@ internal static class BenchmarkCommand
             p["model"] = "_pretrained_"; // the suite upscales its pretrained model, not one of the eight fine-tuned ones
         }
         if (Trained.Contains(method)) p["max_steps"] = steps.ToString(CultureInfo.InvariantCulture);
+        // MergeKit's methods default to weight 1 and no pruning, which for N task vectors is an unscaled sum; the benchmark
+        // gives them task arithmetic's λ as the weight and the densities their papers use.
+        if (method is "breadcrumbs" or "breadcrumbs_ties") { p["weight"] = "[0.3]"; p["density"] = "[0.9]"; p["gamma"] = "[0.01]"; }
+        if (method is "della" or "della_linear") { p["weight"] = "[0.3]"; p["density"] = "[0.5]"; }
         return p;
     }
 

@@ -67,6 +67,7 @@ internal static class MergeCommand
                 new Progress(progress));
             progress.Stop();
             string how = merged.Streamed ? ", streamed tensor by tensor" : "";
+            if (merged.TaskParts > 0) how += $"; per-task parts of {merged.TaskParts} tasks in {TaskSpecificWeights.FolderName}/";
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Merged {pool.ModelNames.Count} model(s) with {algorithm.Info.Name} ({FormatParameters(merged.Parameters)}){how}."));
             context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

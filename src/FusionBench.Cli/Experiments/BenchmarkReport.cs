@@ -14,7 +14,7 @@ internal static class BenchmarkReport
     {
         ["pretrained"] = 48.2, ["simple_average"] = 66.5, ["task_arithmetic"] = 68.0, ["task_wise_adamerging"] = 68.7,
         ["fisher_merging"] = 70.6, ["ties_merging"] = 72.2, ["regmean"] = 80.5, ["layer_wise_adamerging"] = 82.6,
-        ["weight_ensembling_moe"] = 89.2, ["individual"] = 90.3,
+        ["weight_ensembling_moe"] = 89.2, ["individual"] = 90.3, ["wudi"] = 84.5,
     };
 
     public sealed record Entry(string Name, TaskPoolReport Report, IReadOnlyDictionary<string, object?> Parameters, double WallSeconds, long? PeakMemoryBytes);

@@ -11,7 +11,11 @@ namespace FusionBench.Core.Algorithms;
 /// <param name="Bytes">Bytes of tensor data written.</param>
 /// <param name="Elapsed">Merge and write, together.</param>
 /// <param name="Parameters">The method's parameters.</param>
-public sealed record StreamingMergeResult(bool Streamed, int Tensors, long Bytes, TimeSpan Elapsed, IReadOnlyDictionary<string, object?> Parameters);
+public sealed record StreamingMergeResult(bool Streamed, int Tensors, long Bytes, TimeSpan Elapsed, IReadOnlyDictionary<string, object?> Parameters)
+{
+    /// <summary>Tasks whose per-task parts were written to <c>task_parts/</c> (EMR-Merging, TALL masks); 0 for ordinary merges.</summary>
+    public int TaskParts { get; init; }
+}
 
 /// <summary>
 /// Merges straight to a checkpoint: a method that streams (<see cref="IStreamingFusionAlgorithm"/>) computes each merged
@@ -53,6 +57,7 @@ public static class StreamingMerge
         {
             IWeightSource written;
             IDisposable? owned = null;
+            TaskSpecificWeights? parts = null;
             IReadOnlyDictionary<string, object?> parameters;
             bool streamed;
             if (algorithm is IStreamingFusionAlgorithm s && s.FuseStreaming(modelPool, cancellationToken) is { } lazy)
@@ -69,8 +74,14 @@ public static class StreamingMerge
                     result.Dispose();
                     throw new FusionException($"Method '{result.Method.Name}' produces a model, not one set of weights, so there is nothing to write.");
                 }
+                if (result.TaskWeights is not null && !folder)
+                {
+                    result.Dispose();
+                    throw new FusionException($"Method '{result.Method.Name}' gives every task its own parts (masks, rescalers); write it to a folder, which gets the shared model and {TaskSpecificWeights.FolderName}/.");
+                }
                 written = result.Weights;
                 owned = result;
+                parts = result.TaskWeights;
                 streamed = false;
                 parameters = result.Parameters;
             }
@@ -80,7 +91,8 @@ public static class StreamingMerge
             using (written)
             {
                 var (tensors, bytes) = WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, null, cancellationToken);
-                return new StreamingMergeResult(streamed, tensors, bytes, clock.Elapsed, parameters);
+                parts?.Save(Path.Combine(outputPath, TaskSpecificWeights.FolderName));
+                return new StreamingMergeResult(streamed, tensors, bytes, clock.Elapsed, parameters) { TaskParts = parts?.Tasks.Count ?? 0 };
             }
         }
         catch

@@ -30,7 +30,9 @@ public static partial class Checkpoint
         if (Directory.Exists(path)) return OpenDirectory(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint not found: {path}", path);
         if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return ShardedCheckpoint.Open(path);
-        if (PyTorchExtensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase))) return PyTorchCheckpoint.Load(path);
+        if (PyTorchExtensions.Any(e => path.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
+            // torch.save's zip format is read tensor by tensor with a restricted unpickler; the pre-1.6 format whole.
+            return TorchZipCheckpoint.IsZip(path) ? TorchZipCheckpoint.Open(path) : PyTorchCheckpoint.Load(path);
         return SafeTensorsFile.Open(path);
     }
 

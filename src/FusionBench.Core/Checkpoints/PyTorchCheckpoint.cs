@@ -9,8 +9,8 @@ namespace FusionBench.Core.Checkpoints;
 /// TorchSharp.PyBridge's unpickler.
 /// </summary>
 /// <remarks>
-/// The pickle format cannot be read one tensor at a time, so the whole file is loaded on open. Tensor order in the
-/// pickle is not preserved by the reader; names are sorted ordinally. Prefer safetensors for large checkpoints.
+/// <see cref="Checkpoint.Open"/> reads torch.save's zip format (PyTorch ≥ 1.6) tensor by tensor with a restricted
+/// unpickler instead; <see cref="Load"/> is for the legacy pre-1.6 format, loaded whole (names sorted ordinally).
 /// </remarks>
 public static class PyTorchCheckpoint
 {

@@ -56,6 +56,8 @@ public sealed class ImageClassificationTaskPool : ITaskPool
             ["method"] = fused.Method.Name,
             ["parameters"] = fused.Parameters.ToDictionary(p => p.Key, p => (object?)FusionParameterValue.Format(p.Value)),
         };
+        // A shared model with per-task parts (EMR, TALL masks): each task is evaluated with its own weights.
+        if (fused.TaskWeights is { } parts) return Evaluate(parts.Backbones(), info, cancellationToken);
         if (fused.HasWeights) return Evaluate(_ => fused.Weights, info, cancellationToken);
         var model = fused.Model!;
         return EvaluateEncoders(_ => model.Forward, info, cancellationToken);

@@ -191,6 +191,8 @@ public sealed class TextClassificationTaskPool : ITaskPool
     {
         ArgumentNullException.ThrowIfNull(fused);
         var info = new Dictionary<string, object?> { ["method"] = fused.Method.Name, ["suite"] = TextModelZoo.SuiteName };
+        // A shared model with per-task parts (EMR, TALL masks): each task is evaluated with its own weights.
+        if (fused.TaskWeights is { } parts) return Evaluate(parts.Backbones(), info, cancellationToken);
         if (fused.HasWeights) return Evaluate(_ => fused.Weights, info, cancellationToken);
         var model = fused.Model!;
         return EvaluateEncoders(_ => model.Forward, info, cancellationToken);

@@ -234,7 +234,7 @@ public class CliTests
         Assert.Contains("ties_merging", stdout);
         Assert.Contains("Ties-Merging", stdout);
         Assert.Contains("https://arxiv.org/abs/2306.01708", stdout);
-        Assert.Equal(19 + 2, stdout.Trim().Split('\n').Length); // header, rule, one line per method
+        Assert.Equal(34 + 2, stdout.Trim().Split('\n').Length); // header, rule, one line per method (19 of FusionBench 1.0 + 15 newer)
     }
 
     [Fact]
@@ -265,6 +265,89 @@ public class CliTests
         using var t = a.Read("embed.weight");
         Assert.True(m.allclose(t * 2));
     }
+
+    [Fact]
+    public void Merge_MergeKitConfig_RunsTheYamlAsMergeKitDoes_WithConfigAndLayers()
+    {
+        // MergeKit's ties example (density and weight gradients, an mlp filter), with absolute model paths.
+        string models = Path.Combine(TestData.GoldenDir, "mergekit", "models");
+        string yaml = $"""
+            models:
+              - model: {models}/model_a
+                parameters:
+                  density: [1, 0.7, 0.1]
+                  weight: 1.0
+              - model: {models}/model_b
+                parameters:
+                  density: 0.5
+                  weight: [0, 0.3, 0.7, 1]
+              - model: {models}/model_c
+                parameters:
+                  density: 0.33
+                  weight:
+                    - filter: mlp
+                      value: 0.5
+                    - value: 0
+            merge_method: ties
+            base_model: {models}/base
+            parameters:
+              normalize: true
+              int8_mask: true
+            dtype: float32
+            """;
+        using var dir = TestData.NewTempDir();
+        string config = dir.File("ties.yml");
+        File.WriteAllText(config, yaml);
+        string output = dir.File("merged");
+        var (code, stdout, stderr) = Run("merge", "--config", config, "--output", output);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("MergeKit's ties (4 layers)", stdout);
+        using var merged = Checkpoint.Open(output);
+        using var expected = Checkpoint.Open(Path.Combine(TestData.GoldenDir, "mergekit", "expected", "config_ties.float32", "model.safetensors"));
+        TestData.AssertClose(expected, merged, atol: 2e-6, rtol: 2e-5);
+        Assert.True(File.Exists(Path.Combine(output, "config.json")));
+    }
+
+    [Theory]
+    [InlineData("merge_method: ties\nbase_model: {0}/base\nmodels:\n  - model: {0}/model_a\n    parameters: {{weight: 1, denisty: 0.5}}\n", "denisty")]
+    [InlineData("merge_method: sce\nbase_model: {0}/base\nmodels:\n  - model: {0}/model_a\n", "merge_method 'sce'")]
+    [InlineData("merge_method: linear\nmodules: {{}}\n", "'modules'")]
+    public void Merge_MergeKitConfig_UnsupportedKey_IsOneLineExit1_NothingWritten(string template, string named)
+    {
+        using var dir = TestData.NewTempDir();
+        string config = dir.File("bad.yml");
+        File.WriteAllText(config, string.Format(System.Globalization.CultureInfo.InvariantCulture, template, Path.Combine(TestData.GoldenDir, "mergekit", "models")));
+        var (code, _, stderr) = Run("merge", "--config", config, "--output", dir.File("merged"));
+        Assert.Equal(1, code);
+        Assert.Contains(named, stderr);
+        Assert.False(Directory.Exists(dir.File("merged")));
+    }
+
+    [Fact]
+    public void Merge_EmrMerging_WritesTheSharedModelAndTaskParts()
+    {
+        using var dir = TestData.NewTempDir();
+        string output = dir.File("emr");
+        var (code, stdout, stderr) = Run(MergeArgs("emr_merging", output));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("per-task parts of 3 tasks in task_parts/", stdout);
+        foreach (var f in new[] { "parts.json", "shared_task_vector.safetensors", "task_a.safetensors", "task_b.safetensors", "task_c.safetensors" })
+            Assert.True(File.Exists(Path.Combine(output, "task_parts", f)), f);
+    }
+
+    [Fact]
+    public void List_ShowsTheNewDataFreeMethods()
+    {
+        var (code, stdout, _) = Run("list");
+        Assert.Equal(0, code);
+        foreach (var m in new[] { "task_singular_vector", "iso_c", "iso_cts", "wudi", "emr_merging", "tall_mask_task_arithmetic", "tall_mask_consensus",
+                     "magmax", "model_stock", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "nuslerp", "karcher" })
+            Assert.Contains(m, stdout);
+        var (dcode, describe, _) = Run("describe", "breadcrumbs");
+        Assert.Equal(0, dcode);
+        Assert.Contains("gamma", describe);
+    }
+
 }
 
 /// <summary>Makes this test assembly a CLI plug-in that registers the test's custom method.</summary>

@@ -46,6 +46,21 @@ public class StreamingMergeTests
     [InlineData("ties_merging", true, "threshold", "60", "merge_func", "mean")]
     [InlineData("dare_ties_merging", true)]
     [InlineData("slerp", false)]
+    [InlineData("magmax", true)]
+    [InlineData("model_stock", true)]
+    [InlineData("model_stock", true, "average", "cosine", "filter_wise", "true")]
+    [InlineData("breadcrumbs", true, "density", "[0.8]", "gamma", "[0.1]", "weight", "[0.3]")]
+    [InlineData("breadcrumbs_ties", true, "density", "[0.8]", "gamma", "[0.1]")]
+    [InlineData("della", true, "density", "[0.5]", "epsilon", "[0.1]", "seed", "3")]
+    [InlineData("della_linear", true, "density", "[0.5]", "epsilon", "[0.1]")]
+    [InlineData("karcher", true)]
+    [InlineData("iso_c", true)]
+    [InlineData("iso_cts", true, "common_space_fraction", "0.5")]
+    [InlineData("wudi", true, "iter_num", "5")]
+    [InlineData("tall_mask_consensus", true)]
+    [InlineData("task_singular_vector", false)]
+    [InlineData("tall_mask_task_arithmetic", false)]
+    [InlineData("emr_merging", false)]
     public void EveryDataFreeMethod_WritesTheInMemoryMergeBitForBit_ShardedBf16WithConfigAndTokenizer(string method, bool streams, params string[] set)
     {
         using var dir = TestData.NewTempDir();
@@ -174,5 +189,32 @@ public class StreamingMergeTests
         public TensorInfo GetInfo(string tensorName) => inner.GetInfo(tensorName);
         public Tensor Read(string tensorName) { onRead(); return inner.Read(tensorName); }
         public void Dispose() { }
+    }
+
+    [Theory]
+    [InlineData("emr_merging")]
+    [InlineData("tall_mask_task_arithmetic")]
+    [InlineData("task_singular_vector", "return_single_task_models", "true")]
+    public void PerTaskParts_AreWrittenNextToTheSharedModel_AndLoadBackToTheSameTaskModels(string method, params string[] set)
+    {
+        using var dir = TestData.NewTempDir();
+        using var pool = Bf16Pool(dir);
+        var parameters = set.Chunk(2).Select(p => (p[0], p[1])).ToArray();
+        string output = dir.File("merged");
+        var written = StreamingMerge.MergeToCheckpoint(Create(method, parameters), pool, output, sideFilesFrom: dir.File("pretrained"));
+        Assert.Equal(3, written.TaskParts);
+        using var inMemory = Create(method, parameters).Fuse(pool);
+        using var pretrained = Checkpoint.Open(dir.File("pretrained"));
+        using var loaded = TaskSpecificWeights.Load(Path.Combine(output, TaskSpecificWeights.FolderName), pretrained);
+        Assert.Equal(inMemory.TaskWeights!.Tasks, loaded.Tasks);
+        foreach (var task in loaded.Tasks)
+        {
+            using var a = inMemory.TaskWeights.WeightsFor(task);
+            using var b = loaded.WeightsFor(task);
+            TestData.AssertClose(a, b, atol: 0, rtol: 0);
+        }
+        // Per-task parts need a folder; a single file would lose them.
+        Assert.Throws<FusionException>(() => StreamingMerge.MergeToCheckpoint(Create(method, parameters), pool, dir.File("merged.safetensors")));
+        Assert.False(File.Exists(dir.File("merged.safetensors")));
     }
 }

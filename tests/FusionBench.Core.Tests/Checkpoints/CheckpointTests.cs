@@ -89,7 +89,7 @@ public class CheckpointTests
         Directory.CreateDirectory(dir.File("hf"));
         Checkpoint.Save(m, dir.File(Path.Combine("hf", "pytorch_model.bin")));
         using var back = Checkpoint.Open(dir.File("hf"));
-        Assert.Equal(m.TensorNames.OrderBy(n => n, StringComparer.Ordinal), back.TensorNames);
+        Assert.Equal(m.TensorNames, back.TensorNames); // the zip reader keeps the pickle's order
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public class DependencyInjectionTests
     {
         using var sp = Build();
         var provider = sp.GetRequiredService<IFusionAlgorithmProvider>();
-        string[] expected = { "simple_ensemble", "weighted_ensemble", "max_model_predictor", "simple_average", "weighted_average", "task_arithmetic", "ties_merging", "dare_task_arithmetic", "dare_ties_merging", "slerp", "fisher_merging", "regmean", "task_wise_adamerging", "layer_wise_adamerging", "depth_upscaling", "moe_upscaling", "moe_merging", "model_recombination", "weight_ensembling_moe" };
+        string[] expected = { "simple_ensemble", "weighted_ensemble", "max_model_predictor", "simple_average", "weighted_average", "task_arithmetic", "ties_merging", "dare_task_arithmetic", "dare_ties_merging", "slerp", "magmax", "model_stock", "breadcrumbs", "breadcrumbs_ties", "della", "della_linear", "nuslerp", "karcher", "task_singular_vector", "iso_c", "iso_cts", "wudi", "tall_mask_task_arithmetic", "tall_mask_consensus", "emr_merging", "fisher_merging", "regmean", "task_wise_adamerging", "layer_wise_adamerging", "depth_upscaling", "moe_upscaling", "moe_merging", "model_recombination", "weight_ensembling_moe" };
         Assert.Equal(expected, provider.Registrations.Select(r => r.Name));
         foreach (var name in expected)
         {
@@ -40,7 +40,7 @@ public class DependencyInjectionTests
         services.AddFusionBench();
         services.AddFusionBench();
         using var sp = services.BuildServiceProvider();
-        Assert.Equal(19, sp.GetRequiredService<IFusionAlgorithmProvider>().Registrations.Count);
+        Assert.Equal(34, sp.GetRequiredService<IFusionAlgorithmProvider>().Registrations.Count);
         Assert.Single(services, d => d.ServiceType == typeof(IFusionAlgorithmProvider));
     }
 

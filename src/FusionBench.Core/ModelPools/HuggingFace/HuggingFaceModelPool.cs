@@ -323,6 +323,7 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
             if (TaskNames.Count == 0) throw new FusionException("The pool has no test data to evaluate on (give test_datasets).");
             var results = new Dictionary<string, TaskMetrics>();
             Func<Tensor, Tensor> encoder;
+            var backbones = fused.TaskWeights?.Backbones();
             if (fused.HasWeights)
             {
                 var w = fused.Weights;
@@ -332,6 +333,12 @@ public sealed class HuggingFaceModelPool : IDataModelPool, IDisposable
             foreach (var task in TaskNames)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                if (backbones is not null)
+                {
+                    // A shared model with per-task parts (EMR, TALL masks): this task's own weights.
+                    var own = backbones(task);
+                    encoder = x => pool.Architecture.Forward(own, x);
+                }
                 var data = pool._test[task];
                 results[task] = data.Images is { } images
                     ? ImageEvaluation(x => pool.Logits(task, encoder(x)), images, pool._images!, cancellationToken)

@@ -246,7 +246,7 @@ public class MergingLawsTests
         };
         // Data-free merging methods (the data-driven ones need a pool with data and are tested on the image suite).
         var merging = provider.Registrations.Where(r => provider.Get(r.Name).Info.Category == FusionCategory.Merging && !new[] { "task_wise_adamerging", "layer_wise_adamerging", "fisher_merging", "regmean" }.Contains(r.Name)).ToList();
-        Assert.Equal(7, merging.Count);
+        Assert.Equal(22, merging.Count); // FusionBench 1.0's 7 data-free merges + 15 newer
         foreach (var r in merging)
         {
             var algorithm = provider.Create(r.Name, overrides.GetValueOrDefault(r.Name) ?? new());

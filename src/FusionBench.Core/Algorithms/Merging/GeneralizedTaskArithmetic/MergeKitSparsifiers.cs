@@ -81,7 +81,8 @@ internal static class MergeKitSparsifiers
 
     /// <summary>
     /// DELLA MagPrune: per row (a 1-D tensor is one row), rank r ∈ 1..cols of |x|; r̂ = (r − min r)/(max r − min r) clamped
-    /// to [0, 1]; keep with probability (density − ε) + 2ε·r̂. density ≤ 0 drops everything; density ± ε must lie in (0, 1).
+    /// to [0, 1] (½ for a row of one entry, where MergeKit fails); keep with probability (density − ε) + 2ε·r̂. density ≤ 0
+    /// drops everything; density ± ε must lie in (0, 1).
     /// </summary>
     private static Tensor DellaMask(Tensor delta, double density, double epsilon, Generator? generator)
     {
@@ -92,8 +93,10 @@ internal static class MergeKitSparsifiers
         var ranks = rows.abs().argsort(dim: 1).argsort(dim: 1).to(delta.dtype).add_(1);
         var min = ranks.amin(new long[] { 1 }, keepdim: true);
         var max = ranks.amax(new long[] { 1 }, keepdim: true);
-        // A row of one entry gives 0/0 = NaN, which clamp keeps and bernoulli rejects, as in MergeKit.
-        var rankNorm = ranks.sub(min).div_(max.sub(min)).clamp_(0, 1);
+        // A row of one entry (max rank = min rank) gives 0/0 in MergeKit, whose bernoulli then fails; here such a row is
+        // kept with probability density, the middle of the range.
+        var span = max.sub(min);
+        var rankNorm = where(span.gt(0), ranks.sub(min).div_(span.clamp_min(1)), full_like(ranks, 0.5)).clamp_(0, 1);
         var probs = rankNorm.mul_(2 * epsilon).add_(density - epsilon);
         return bernoulli(probs, generator).reshape(delta.shape);
     }

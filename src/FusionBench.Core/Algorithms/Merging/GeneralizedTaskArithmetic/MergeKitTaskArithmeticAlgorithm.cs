@@ -8,7 +8,7 @@ namespace FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 /// come from the options, or from a <see cref="IMergeParameterSchedule"/> (a MergeKit configuration's gradients and filters).
 /// </summary>
 /// <typeparam name="TOptions">The method's options.</typeparam>
-public abstract class MergeKitTaskArithmeticAlgorithm<TOptions> : FusionAlgorithm<TOptions> where TOptions : MergeKitTaskArithmeticOptions
+public abstract class MergeKitTaskArithmeticAlgorithm<TOptions> : TensorwiseMergeAlgorithm<TOptions> where TOptions : MergeKitTaskArithmeticOptions
 {
     private readonly IMergeParameterSchedule? _schedule;
 
@@ -28,28 +28,14 @@ public abstract class MergeKitTaskArithmeticAlgorithm<TOptions> : FusionAlgorith
     public MergeKitVariant Variant { get; }
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
+    protected override Func<string, TorchSharp.torch.Tensor> Step(MergePlan plan)
     {
-        var (plan, merge) = Prepare(modelPool);
-        return plan.MergeEachTensor(merge, context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var (plan, merge) = Prepare(modelPool);
-        return plan.Lazily(merge);
-    }
-
-    private (MergePlan, Func<string, TorchSharp.torch.Tensor>) Prepare(IModelPool modelPool)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         var perModel = Options.PerModel();
         foreach (var (key, values) in perModel)
             if (values.Count != 1 && values.Count != plan.Count)
                 throw new FusionParameterException(Info.Name, key, $"Parameter '{key}' of '{Info.Name}' has {values.Count} values for {plan.Count} models; give one per model or one for all.");
         var schedule = _schedule ?? new ConstantMergeParameterSchedule(Options.Global(Variant), perModel);
-        return (plan, name => MergeKitTaskArithmetic.MergeTensor(Variant, name, plan.ReadCompute(plan.Pretrained!, name),
-            plan.Models.Select(m => plan.ReadCompute(m, name)).ToList(), schedule, Options.Seed));
+        return name => MergeKitTaskArithmetic.MergeTensor(Variant, name, plan.ReadCompute(plan.Pretrained!, name),
+            plan.Models.Select(m => plan.ReadCompute(m, name)).ToList(), schedule, Options.Seed);
     }
 }

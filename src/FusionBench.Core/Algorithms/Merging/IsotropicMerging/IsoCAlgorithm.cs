@@ -8,27 +8,14 @@ namespace FusionBench.Core.Algorithms.Merging.IsotropicMerging;
 /// tensor's summed task matrix with a flat singular spectrum (its mean), other tensors the mean task vector;
 /// θ = θ₀ + λ·merged. Streams tensor by tensor.
 /// </summary>
-public sealed class IsoCAlgorithm(IsoCOptions options, ILogger<IsoCAlgorithm>? logger = null) : FusionAlgorithm<IsoCOptions>(options, logger)
+public sealed class IsoCAlgorithm(IsoCOptions options, ILogger<IsoCAlgorithm>? logger = null) : TensorwiseMergeAlgorithm<IsoCOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("iso_c", "Iso-C", FusionCategory.Merging,
         "https://arxiv.org/abs/2502.04959", "Flattens the singular spectrum of each layer's summed task matrix.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.Lazily(Step(plan));
-    }
-
-    private Func<string, Tensor> Step(MergePlan plan)
+    protected override Func<string, Tensor> Step(MergePlan plan)
     {
         var excluded = new HashSet<string>(Options.ExcludeKeys, StringComparer.Ordinal);
         return name =>

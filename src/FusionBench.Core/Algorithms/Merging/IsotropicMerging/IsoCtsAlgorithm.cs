@@ -9,27 +9,14 @@ namespace FusionBench.Core.Algorithms.Merging.IsotropicMerging;
 /// tasks' residual directions, orthogonalised, with a flat spectrum; other tensors the running mean; θ = θ₀ + λ·merged.
 /// Streams tensor by tensor.
 /// </summary>
-public sealed class IsoCtsAlgorithm(IsoCtsOptions options, ILogger<IsoCtsAlgorithm>? logger = null) : FusionAlgorithm<IsoCtsOptions>(options, logger)
+public sealed class IsoCtsAlgorithm(IsoCtsOptions options, ILogger<IsoCtsAlgorithm>? logger = null) : TensorwiseMergeAlgorithm<IsoCtsOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("iso_cts", "Iso-CTS", FusionCategory.Merging,
         "https://arxiv.org/abs/2502.04959", "Common plus task-specific singular subspaces with a flat spectrum.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.Lazily(Step(plan));
-    }
-
-    private Func<string, Tensor> Step(MergePlan plan)
+    protected override Func<string, Tensor> Step(MergePlan plan)
     {
         var excluded = new HashSet<string>(Options.ExcludeKeys, StringComparer.Ordinal);
         return name =>

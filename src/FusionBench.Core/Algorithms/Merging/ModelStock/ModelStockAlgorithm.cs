@@ -8,27 +8,14 @@ namespace FusionBench.Core.Algorithms.Merging.ModelStock;
 /// rule by default (mean angle over pairs; <c>ignore_keys</c> take the plain average); MergeKit's with
 /// <c>average=cosine</c> and optionally <c>filter_wise</c>. Needs at least two fine-tuned models; streams tensor by tensor.
 /// </summary>
-public sealed class ModelStockAlgorithm(ModelStockOptions options, ILogger<ModelStockAlgorithm>? logger = null) : FusionAlgorithm<ModelStockOptions>(options, logger)
+public sealed class ModelStockAlgorithm(ModelStockOptions options, ILogger<ModelStockAlgorithm>? logger = null) : TensorwiseMergeAlgorithm<ModelStockOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("model_stock", "Model Stock", FusionCategory.Merging,
         "https://arxiv.org/abs/2403.19522", "Interpolates the fine-tuned average toward the pretrained model by the angle between the fine-tuned models.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = Plan(modelPool);
-        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = Plan(modelPool);
-        return plan.Lazily(Step(plan));
-    }
-
-    private MergePlan Plan(IModelPool modelPool)
+    protected override MergePlan CreatePlan(IModelPool modelPool)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         if (plan.Count < 2)
@@ -36,7 +23,8 @@ public sealed class ModelStockAlgorithm(ModelStockOptions options, ILogger<Model
         return plan;
     }
 
-    private Func<string, TorchSharp.torch.Tensor> Step(MergePlan plan)
+    /// <inheritdoc />
+    protected override Func<string, TorchSharp.torch.Tensor> Step(MergePlan plan)
     {
         var ignored = new HashSet<string>(Options.IgnoreKeys, StringComparer.Ordinal);
         bool mergeKit = Options.Average == ModelStockAverage.Cosine || Options.FilterWise;

@@ -9,25 +9,11 @@ namespace FusionBench.Core.Algorithms.Merging.TallMask;
 /// θ = θ₀ + λ·(consensus ⊙ Σₜ τₜ). One model for all tasks; streams tensor by tensor.
 /// </summary>
 public sealed class TallMaskConsensusAlgorithm(TallMaskConsensusOptions options, ILogger<TallMaskConsensusAlgorithm>? logger = null)
-    : FusionAlgorithm<TallMaskConsensusOptions>(options, logger)
+    : TensorwiseMergeAlgorithm<TallMaskConsensusOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("tall_mask_consensus", "Consensus Merging (TALL masks)", FusionCategory.Merging,
         "https://arxiv.org/abs/2405.07813", "Task arithmetic without the weights that fewer than k tasks' TALL masks keep.");
-
-    /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.Lazily(Step(plan));
-    }
 
     /// <summary>The consensus mask of one tensor: entries kept by at least k of the task masks.</summary>
     internal static Tensor Consensus(IReadOnlyList<Tensor> masks, int k)
@@ -37,7 +23,8 @@ public sealed class TallMaskConsensusAlgorithm(TallMaskConsensusOptions options,
         return count.ge(k);
     }
 
-    private Func<string, Tensor> Step(MergePlan plan) => name =>
+    /// <inheritdoc />
+    protected override Func<string, Tensor> Step(MergePlan plan) => name =>
     {
         var p = plan.ReadCompute(plan.Pretrained!, name);
         var (sum, masks) = TallMaskKernel.Masks(p, plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList(), Options.TallMaskLambda, Options.PaperRule);

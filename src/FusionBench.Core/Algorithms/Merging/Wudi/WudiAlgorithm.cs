@@ -8,27 +8,14 @@ namespace FusionBench.Core.Algorithms.Merging.Wudi;
 /// vector W minimises Σₜ ‖(W − τₜ)τₜᵀ‖²/‖τₜ‖² by <c>iter_num</c> Adam steps from Σₜ τₜ; other tensors take the mean task
 /// vector; θ = θ₀ + W. Streams tensor by tensor.
 /// </summary>
-public sealed class WudiAlgorithm(WudiOptions options, ILogger<WudiAlgorithm>? logger = null) : FusionAlgorithm<WudiOptions>(options, logger)
+public sealed class WudiAlgorithm(WudiOptions options, ILogger<WudiAlgorithm>? logger = null) : TensorwiseMergeAlgorithm<WudiOptions>(options, logger)
 {
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("wudi", "WUDI Merging", FusionCategory.Merging,
         "https://arxiv.org/abs/2503.08099", "Optimises each layer's merged task vector to minimise interference with every task, without data.");
 
     /// <inheritdoc />
-    protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.MergeEachTensor(Step(plan), context.CancellationToken);
-    }
-
-    /// <inheritdoc />
-    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
-    {
-        var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        return plan.Lazily(Step(plan));
-    }
-
-    private Func<string, Tensor> Step(MergePlan plan)
+    protected override Func<string, Tensor> Step(MergePlan plan)
     {
         var excluded = new HashSet<string>(Options.ExcludeKeys, StringComparer.Ordinal);
         return name =>
