@@ -42,6 +42,18 @@ public interface IWeightSource : IDisposable
         using var whole = Read(tensorName);
         return whole.narrow(0, start, count).clone();
     }
+
+    /// <summary>
+    /// Reads rows <paramref name="start"/> … <paramref name="start"/> + <paramref name="count"/> − 1 of a tensor into
+    /// <paramref name="destination"/>: a contiguous 1-D tensor of the stored dtype with exactly those rows' elements. A
+    /// merge reuses one such buffer per model across blocks and tensors, so large tensors cost no fresh memory (and page
+    /// faults) per block. The default reads with <see cref="ReadRows"/> and copies; a file source reads straight into it.
+    /// </summary>
+    void ReadRowsInto(string tensorName, long start, long count, torch.Tensor destination)
+    {
+        using var rows = ReadRows(tensorName, start, count);
+        destination.copy_(rows.reshape(-1));
+    }
 }
 
 /// <summary>The dtype and shape of a stored tensor.</summary>

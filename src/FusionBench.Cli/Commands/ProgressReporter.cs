@@ -113,6 +113,12 @@ internal sealed class CountingPool : IModelPool, IDisposable
             return t;
         }
 
+        public void ReadRowsInto(string tensorName, long start, long count, torch.Tensor destination)
+        {
+            inner.ReadRowsInto(tensorName, start, count, destination);
+            progress.AddBytes(destination.NumberOfElements * destination.ElementSize);
+        }
+
         public void Dispose() { }
     }
 }

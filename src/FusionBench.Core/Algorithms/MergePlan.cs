@@ -164,6 +164,66 @@ public sealed class MergePlan
         }
     }
 
+    /// <summary>Whether every input's tensor <paramref name="name"/> and the output are stored as <paramref name="dtype"/>.</summary>
+    internal bool AllStoredAs(string name, torch.ScalarType dtype) =>
+        Infos[name].DType == dtype && (Pretrained is null || Pretrained.GetInfo(name).DType == dtype) && Models.All(m => m.GetInfo(name).DType == dtype);
+
+    /// <summary>
+    /// Like <see cref="MergeRows"/>, but the blocks come in their stored dtype and <paramref name="kernel"/> writes the
+    /// output block itself (pretrained block, model blocks, output block): for kernels that work on the stored bits.
+    /// </summary>
+    internal torch.Tensor MergeRowsStored(string name, Action<torch.Tensor, IReadOnlyList<torch.Tensor>, torch.Tensor> kernel)
+    {
+        var info = Infos[name];
+        var shape = info.Shape;
+        var output = torch.empty(shape, info.DType);
+        long rows = shape[0];
+        long perRow = info.ElementCount / Math.Max(1, rows);
+        long blockRows = info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        var sources = new[] { Pretrained! }.Concat(Models).ToList();
+        var buffers = StoredBuffers(info.DType, sources.Count, Math.Min(info.ElementCount, blockRows * perRow));
+        using var flat = output.view(-1);
+        for (long r = 0; r < rows; r += blockRows)
+        {
+            long n = Math.Min(blockRows, rows - r);
+            using var scope = torch.NewDisposeScope();
+            var blocks = new List<torch.Tensor>(sources.Count);
+            for (int i = 0; i < sources.Count; i++)
+            {
+                var block = buffers[i].narrow(0, 0, n * perRow);
+                sources[i].ReadRowsInto(name, r, n, block);
+                blocks.Add(block);
+            }
+            kernel(blocks[0], blocks.Skip(1).ToList(), flat.narrow(0, r * perRow, n * perRow));
+        }
+        return output;
+    }
+
+    private torch.Tensor[]? _stored;
+
+    /// <summary>One reusable read buffer per source (pretrained first) of at least <paramref name="elements"/> elements.</summary>
+    private torch.Tensor[] StoredBuffers(torch.ScalarType dtype, int count, long elements)
+    {
+        if (_stored is { } b && b.Length == count && b[0].dtype == dtype && b[0].shape[0] >= elements) return b;
+        ReleaseBuffers();
+        long capacity = Math.Max(elements, Math.Min(BlockElements, Infos.Values.Where(i => i.DType == dtype).Select(i => i.ElementCount).DefaultIfEmpty(elements).Max()));
+        var created = new torch.Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            created[i] = torch.empty(capacity, dtype);
+            created[i].DetachFromDisposeScope();
+        }
+        return _stored = created;
+    }
+
+    /// <summary>Frees the reusable read buffers (a merge calls it when it ends).</summary>
+    internal void ReleaseBuffers()
+    {
+        if (_stored is null) return;
+        foreach (var t in _stored) t.Dispose();
+        _stored = null;
+    }
+
     /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>
     public torch.Tensor ToOutput(string name, torch.Tensor computed) =>
         computed.dtype == Infos[name].DType ? computed : computed.to(Infos[name].DType);
@@ -191,6 +251,10 @@ public sealed class MergePlan
             output.Dispose();
             throw;
         }
+        finally
+        {
+            ReleaseBuffers();
+        }
     }
 
     /// <summary>
@@ -217,7 +281,7 @@ public sealed class MergePlan
             return plan.MergeOne(tensorName, mergeFloat).MoveToOuterDisposeScope();
         }
 
-        public void Dispose() { }
+        public void Dispose() => plan.ReleaseBuffers();
     }
 
     /// <summary>A copy of a non-float tensor (integer buffers) from the pretrained model, else the reference model.</summary>

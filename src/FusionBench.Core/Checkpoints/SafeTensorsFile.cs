@@ -201,6 +201,23 @@ public sealed class SafeTensorsFile : IWeightSource
         return ReadBytes(tensorName, rowsShape, entry.Info.DType, entry.Begin + rowBytes * start, rowBytes * count);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Reads the rows' bytes straight into <paramref name="destination"/>.</remarks>
+    public void ReadRowsInto(string tensorName, long start, long count, torch.Tensor destination)
+    {
+        var entry = Find(tensorName);
+        var shape = entry.Info.Shape;
+        if (shape.Length == 0 || start < 0 || count < 0 || start + count > shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"{Name}: rows {start}…{start + count - 1} of '{tensorName}' [{string.Join(", ", shape)}].");
+        long rowBytes = shape[0] == 0 ? 0 : (entry.End - entry.Begin) / shape[0];
+        long byteCount = rowBytes * count;
+        if (destination.dtype != entry.Info.DType || !destination.is_contiguous() || destination.numel() * destination.ElementSize != byteCount)
+            throw new ArgumentException($"{Name}: the destination of '{tensorName}' rows must be a contiguous {entry.Info.DType} tensor of {byteCount} bytes.", nameof(destination));
+        long read = NativeTensorMemory.ReadInto(_handle, _dataStart + entry.Begin + rowBytes * start, destination, byteCount);
+        if (read != byteCount)
+            throw new CheckpointFormatException(Name, tensorName, $"read {read} of {byteCount} bytes: the file was truncated after it was opened.");
+    }
+
     /// <summary>A new tensor of <paramref name="shape"/> filled with <paramref name="byteCount"/> bytes from data offset <paramref name="begin"/>.</summary>
     private torch.Tensor ReadBytes(string tensorName, long[] shape, torch.ScalarType dtype, long begin, long byteCount)
     {

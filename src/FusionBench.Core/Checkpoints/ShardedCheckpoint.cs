@@ -83,6 +83,10 @@ public sealed class ShardedCheckpoint : IWeightSource
     /// <inheritdoc />
     public torch.Tensor ReadRows(string tensorName, long start, long count) => ShardOf(tensorName).Shard.ReadRows(tensorName, start, count);
 
+    /// <inheritdoc />
+    public void ReadRowsInto(string tensorName, long start, long count, torch.Tensor destination) =>
+        ShardOf(tensorName).Shard.ReadRowsInto(tensorName, start, count, destination);
+
     private (IWeightSource Shard, string File) ShardOf(string tensorName)
     {
         if (!_weightMap.TryGetValue(tensorName, out var file))

@@ -229,6 +229,9 @@ internal static class GeneralizedTaskArithmeticMerger
                 var p = plan.ReadCompute(pre, name).flatten();
                 return TaskVectorMatrix(plan, name, p, dare).sum(dim: 0).mul_(scalingFactor).add_(p).view(plan.Infos[name].Shape);
             }
+            // All bfloat16 (LLM checkpoints): the same float32 arithmetic on the stored bits, no float32 copies, both cores.
+            if (plan.Infos[name].Shape.Length > 0 && plan.AllStoredAs(name, ScalarType.BFloat16))
+                return plan.MergeRowsStored(name, (p, models, output) => Bf16Kernels.TaskArithmetic(output, p, models, scalingFactor));
             // Plain task arithmetic, row block by row block: one cache-blocked pass, no task-vector buffer per model.
             return plan.MergeRows(name, (p, models) =>
             {
