@@ -117,8 +117,8 @@ public sealed class MergePlan
         return converted;
     }
 
-    /// <summary>Elements per row block of <see cref="MergeRows"/> (4M: 16 MB in float32).</summary>
-    public const long BlockElements = 1 << 22;
+    /// <summary>Elements per row block of <see cref="MergeRows"/> (1M: 4 MB in float32; one reused buffer per model holds a block).</summary>
+    public const long BlockElements = 1 << 20;
 
     /// <summary>
     /// Merges one tensor block by block along its first dimension with an element-wise function of the pretrained
@@ -150,18 +150,54 @@ public sealed class MergePlan
     {
         var info = Infos[name];
         var shape = info.Shape;
-        torch.Tensor Rows(IWeightSource s, long start, long count) => ToCompute(name, s.ReadRows(name, start, count));
         long rows = shape.Length == 0 ? 1 : shape[0];
         long perRow = shape.Length == 0 ? 1 : info.ElementCount / Math.Max(1, rows);
         long blockRows = shape.Length == 0 || info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        var sources = (Pretrained is null ? Models : new[] { Pretrained }.Concat(Models)).ToList();
+        // Large tensors: each block is read into one reused buffer per source and converted into one reused compute
+        // buffer, so blocks cost no fresh memory. The blocks handed out are views of those buffers, valid in the call.
+        bool reuse = shape.Length > 0 && blockRows < rows && sources.All(s => s.GetInfo(name).DType == info.DType);
+        var stored = reuse ? StoredBuffers(info.DType, sources.Count, blockRows * perRow) : null;
+        var compute = reuse && ComputeType(name) != info.DType ? ComputeBuffers(ComputeType(name), sources.Count, blockRows * perRow) : null;
         for (long r = 0; r < rows; r += blockRows)
         {
             long n = Math.Min(blockRows, rows - r);
             using var scope = torch.NewDisposeScope();
             bool whole = n == rows;
-            block(r, n, Pretrained is null ? null : whole ? ReadCompute(Pretrained, name) : Rows(Pretrained, r, n),
-                Models.Select(m => whole ? ReadCompute(m, name) : Rows(m, r, n)).ToList());
+            var blocks = new List<torch.Tensor>(sources.Count);
+            for (int i = 0; i < sources.Count; i++)
+            {
+                torch.Tensor t;
+                if (stored is null) t = whole ? ReadCompute(sources[i], name) : ToCompute(name, sources[i].ReadRows(name, r, n));
+                else
+                {
+                    var raw = stored[i].narrow(0, 0, n * perRow);
+                    sources[i].ReadRowsInto(name, r, n, raw);
+                    t = compute is null ? raw : compute[i].narrow(0, 0, n * perRow).copy_(raw);
+                    var rowsShape = (long[])shape.Clone();
+                    rowsShape[0] = n;
+                    t = t.view(rowsShape);
+                }
+                blocks.Add(t);
+            }
+            block(r, n, Pretrained is null ? null : blocks[0], Pretrained is null ? blocks : blocks.Skip(1).ToList());
         }
+    }
+
+    private torch.Tensor[]? _compute;
+
+    /// <summary>One reusable compute-dtype buffer per source of at least <paramref name="elements"/> elements.</summary>
+    private torch.Tensor[] ComputeBuffers(torch.ScalarType dtype, int count, long elements)
+    {
+        if (_compute is { } b && b.Length == count && b[0].dtype == dtype && b[0].shape[0] >= elements) return b;
+        if (_compute is not null) foreach (var t in _compute) t.Dispose();
+        var created = new torch.Tensor[count];
+        for (int i = 0; i < count; i++)
+        {
+            created[i] = torch.empty(Math.Max(elements, BlockElements), dtype);
+            created[i].DetachFromDisposeScope();
+        }
+        return _compute = created;
     }
 
     /// <summary>Whether every input's tensor <paramref name="name"/> and the output are stored as <paramref name="dtype"/>.</summary>
@@ -219,9 +255,10 @@ public sealed class MergePlan
     /// <summary>Frees the reusable read buffers (a merge calls it when it ends).</summary>
     internal void ReleaseBuffers()
     {
-        if (_stored is null) return;
-        foreach (var t in _stored) t.Dispose();
+        foreach (var t in _stored ?? Array.Empty<torch.Tensor>()) t.Dispose();
+        foreach (var t in _compute ?? Array.Empty<torch.Tensor>()) t.Dispose();
         _stored = null;
+        _compute = null;
     }
 
     /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>

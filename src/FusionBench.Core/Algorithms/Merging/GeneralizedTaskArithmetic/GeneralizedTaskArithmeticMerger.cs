@@ -204,7 +204,9 @@ internal static class GeneralizedTaskArithmeticMerger
                 ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
                 {
                     tv.abs_();
-                    for (int i = 0; i < plan.Count; i++) count(i, tv[i].contiguous());
+                    // One histogram per model: the models' counting loops run on both cores (views made here, on this thread).
+                    var rows = Enumerable.Range(0, plan.Count).Select(i => tv[i]).ToArray();
+                    Parallel.For(0, rows.Length, i => count(i, rows[i]));
                 });
             }
         }
