@@ -209,6 +209,39 @@ public sealed class TaskSpecificWeights : IDisposable
     /// <summary>Collects θ₀ and the shared task vector tensor by tensor, then the task parts.</summary>
     internal sealed class Builder(MergePlan plan) : IDisposable
     {
+        /// <summary>
+        /// The per-task merges' loop: for every float tensor, <paramref name="perTensor"/> gets the builder, the name, θ₀ and
+        /// the task vectors θᵢ − θ₀ (compute dtype, inside a dispose scope); non-float tensors are copied;
+        /// <paramref name="finish"/> runs after the last tensor. An error or a cancellation disposes what was built.
+        /// </summary>
+        public static TaskSpecificWeights Collect(MergePlan plan, CancellationToken ct, Action<Builder, string, Tensor, IReadOnlyList<Tensor>> perTensor,
+            Action<Builder>? finish = null)
+        {
+            var builder = new Builder(plan);
+            try
+            {
+                foreach (var name in plan.TensorNames)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    using var scope = NewDisposeScope();
+                    if (!plan.IsFloat(name))
+                    {
+                        builder.AddUnmerged(name);
+                        continue;
+                    }
+                    var p = plan.ReadCompute(plan.Pretrained!, name);
+                    perTensor(builder, name, p, plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList());
+                }
+                finish?.Invoke(builder);
+                return builder.Build();
+            }
+            catch
+            {
+                builder.Dispose();
+                throw;
+            }
+        }
+
         private readonly StateDict _pretrained = new("pretrained");
         private readonly StateDict _shared = new("shared_task_vector");
         private readonly Dictionary<string, StateDict> _masks = new(StringComparer.Ordinal);

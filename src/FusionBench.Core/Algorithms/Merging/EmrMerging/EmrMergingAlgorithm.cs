@@ -21,52 +21,35 @@ public sealed class EmrMergingAlgorithm(EmrMergingOptions options, ILogger<EmrMe
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
         int tasks = plan.Count;
-        var builder = new TaskSpecificWeights.Builder(plan);
         // FusionBench accumulates both sums in float32 tensors, tensor by tensor in state-dict order.
         using var scales = zeros(tasks, dtype: ScalarType.Float32);
         using var newScales = zeros(tasks, dtype: ScalarType.Float32);
-        try
+        return TaskSpecificWeights.Builder.Collect(plan, context.CancellationToken, (builder, name, p, tvs) =>
         {
-            foreach (var name in plan.TensorNames)
+            var sum = zeros_like(tvs[0]);
+            foreach (var tv in tvs) sum.add_(tv);
+            var flag = sum.gt(0).to(tvs[0].dtype).mul_(2).sub_(1);
+            var best = zeros_like(tvs[0]);
+            var masks = new Tensor[tasks];
+            for (int t = 0; t < tasks; t++)
             {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    builder.AddUnmerged(name);
-                    continue;
-                }
-                var p = plan.ReadCompute(plan.Pretrained!, name);
-                var tvs = plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList();
-                var sum = zeros_like(tvs[0]);
-                foreach (var tv in tvs) sum.add_(tv);
-                var flag = sum.gt(0).to(tvs[0].dtype).mul_(2).sub_(1);
-                var best = zeros_like(tvs[0]);
-                var masks = new Tensor[tasks];
-                for (int t = 0; t < tasks; t++)
-                {
-                    masks[t] = tvs[t].mul(flag).gt(0);
-                    var a = tvs[t].mul(masks[t]).abs_();
-                    best = where(a.gt(best), a, best);
-                    scales[t].add_(tvs[t].abs().mean().to(ScalarType.Float32));
-                }
-                var unified = best.mul_(flag);
-                for (int t = 0; t < tasks; t++)
-                {
-                    newScales[t].add_(unified.mul(masks[t]).abs_().mean().to(ScalarType.Float32));
-                    builder.SetMask(plan.ModelNames[t], name, masks[t]);
-                }
-                builder.Add(name, p, unified);
+                masks[t] = tvs[t].mul(flag).gt(0);
+                var a = tvs[t].mul(masks[t]).abs_();
+                best = where(a.gt(best), a, best);
+                scales[t].add_(tvs[t].abs().mean().to(ScalarType.Float32));
             }
+            var unified = best.mul_(flag);
+            for (int t = 0; t < tasks; t++)
+            {
+                newScales[t].add_(unified.mul(masks[t]).abs_().mean().to(ScalarType.Float32));
+                builder.SetMask(plan.ModelNames[t], name, masks[t]);
+            }
+            builder.Add(name, p, unified);
+        }, builder =>
+        {
             using var rescalers = scales.div(newScales);
             var values = rescalers.data<float>().ToArray();
             for (int t = 0; t < tasks; t++) builder.SetScale(plan.ModelNames[t], values[t]);
-            return builder.Build();
-        }
-        catch
-        {
-            builder.Dispose();
-            throw;
-        }
+        });
     }
 }

@@ -21,29 +21,11 @@ public sealed class TallMaskTaskArithmeticAlgorithm(TallMaskOptions options, ILo
     protected override TaskSpecificWeights FuseCore(IModelPool modelPool, FusionContext context)
     {
         var plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: true);
-        var builder = new TaskSpecificWeights.Builder(plan);
-        try
+        return TaskSpecificWeights.Builder.Collect(plan, context.CancellationToken, (builder, name, p, taskVectors) =>
         {
-            foreach (var name in plan.TensorNames)
-            {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    builder.AddUnmerged(name);
-                    continue;
-                }
-                var p = plan.ReadCompute(plan.Pretrained!, name);
-                var (sum, masks) = TallMaskKernel.Masks(p, plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList(), Options.TallMaskLambda, Options.PaperRule);
-                builder.Add(name, p, sum);
-                for (int t = 0; t < plan.Count; t++) builder.SetMask(plan.ModelNames[t], name, masks[t]);
-            }
-            return builder.Build();
-        }
-        catch
-        {
-            builder.Dispose();
-            throw;
-        }
+            var (sum, masks) = TallMaskKernel.Masks(p, taskVectors, Options.TallMaskLambda, Options.PaperRule);
+            builder.Add(name, p, sum);
+            for (int t = 0; t < plan.Count; t++) builder.SetMask(plan.ModelNames[t], name, masks[t]);
+        });
     }
 }

@@ -27,20 +27,11 @@ public sealed class TaskSingularVectorAlgorithm(TaskSingularVectorOptions option
         bool perTaskAlpha = Options.Alpha.Count == tasks && tasks > 1;
         var excluded = new HashSet<string>(Options.ExcludeKeys, StringComparer.Ordinal);
         var single = Options.ReturnSingleTaskModels ? plan.ModelNames.ToDictionary(n => n, n => new StateDict(n)) : null;
-        var builder = new TaskSpecificWeights.Builder(plan);
         try
         {
-            foreach (var name in plan.TensorNames)
+            return TaskSpecificWeights.Builder.Collect(plan, context.CancellationToken, (builder, name, p, raw) =>
             {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                using var scope = NewDisposeScope();
-                if (!plan.IsFloat(name))
-                {
-                    builder.AddUnmerged(name);
-                    continue;
-                }
-                var p = plan.ReadCompute(plan.Pretrained!, name);
-                var tvs = plan.Models.Select((m, i) => { var tv = plan.ReadCompute(m, name).sub(p); return perTaskAlpha ? tv.mul_(Options.Alpha[i]) : tv; }).ToList();
+                var tvs = perTaskAlpha ? raw.Select((tv, i) => tv.mul(Options.Alpha[i])).ToList() : raw;
                 Tensor merged;
                 if (p.dim() == 2 && !excluded.Contains(name))
                 {
@@ -63,14 +54,15 @@ public sealed class TaskSingularVectorAlgorithm(TaskSingularVectorOptions option
                 }
                 if (!perTaskAlpha) merged = merged.mul(Options.Alpha[0]);
                 builder.Add(name, p, merged);
-            }
-            if (single is not null)
-                foreach (var (task, vector) in single) builder.SetTaskVector(task, vector);
-            return builder.Build();
+            }, builder =>
+            {
+                if (single is not null)
+                    foreach (var (task, vector) in single) builder.SetTaskVector(task, vector);
+                single = null; // owned by the builder now
+            });
         }
         catch
         {
-            builder.Dispose();
             if (single is not null) foreach (var d in single.Values) d.Dispose();
             throw;
         }
