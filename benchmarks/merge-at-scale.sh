@@ -43,4 +43,8 @@ for layers in $depths; do
     fi
     rm -f "$out/$layers/merged-py.safetensors"
   done
+  # Four PEFT LoRA adapters (rank 16 on every linear layer) as models: W + (α/r)·B·A per tensor, then task arithmetic.
+  dotnet benchmarks/FusionBench.Core.Benchmarks/bin/Release/net10.0/FusionBench.Core.Benchmarks.dll make-lora "$out/$layers" "$layers" 4 16 >/dev/null
+  adapters="--model $out/$layers/lora1 --model $out/$layers/lora2 --model $out/$layers/lora3 --model $out/$layers/lora4"
+  measure "$layers | fusionbench merge task_arithmetic, 4 LoRA adapters (r 16, all linear layers)" $cli merge --method task_arithmetic --pretrained "$out/$layers/pretrained" $adapters --output "$out/$layers/merged-lora" --max-shard-size 1GB
 done

@@ -45,6 +45,42 @@ internal static class LlmCheckpoints
         }
     }
 
+    /// <summary>
+    /// PEFT LoRA adapter folders <c>lora{i}</c> on the pretrained model of <see cref="Write"/> (<c>adapter_config.json</c>
+    /// + <c>adapter_model.safetensors</c>): rank <paramref name="rank"/>, α = 2r, on every layer's q_proj, k_proj, v_proj,
+    /// o_proj, gate_proj, up_proj and down_proj (PEFT's all-linear choice for Qwen2), bf16, seeded per adapter.
+    /// </summary>
+    public static void WriteAdapters(string dir, int layers, int adapters, int rank)
+    {
+        var targets = new (string Module, long Out, long In)[]
+        {
+            ("self_attn.q_proj", 896, 896), ("self_attn.k_proj", 128, 896), ("self_attn.v_proj", 128, 896), ("self_attn.o_proj", 896, 896),
+            ("mlp.gate_proj", 4864, 896), ("mlp.up_proj", 4864, 896), ("mlp.down_proj", 896, 4864),
+        };
+        for (int a = 1; a <= adapters; a++)
+        {
+            string folder = Path.Combine(dir, $"lora{a}");
+            Directory.CreateDirectory(folder);
+            using var weights = new StateDict($"lora{a}");
+            using var g = new Generator((ulong)(7_000 + a));
+            for (int l = 0; l < layers; l++)
+                foreach (var (module, outDim, inDim) in targets)
+                {
+                    string key = $"base_model.model.model.layers.{l}.{module}";
+                    weights.Add(key + ".lora_A.weight", randn(new long[] { rank, inDim }, generator: g).mul_(0.01).to(ScalarType.BFloat16));
+                    weights.Add(key + ".lora_B.weight", randn(new long[] { outDim, rank }, generator: g).mul_(0.01).to(ScalarType.BFloat16));
+                }
+            Checkpoint.Save(weights, Path.Combine(folder, "adapter_model.safetensors"));
+            File.WriteAllText(Path.Combine(folder, "adapter_config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["peft_type"] = "LORA", ["r"] = rank, ["lora_alpha"] = 2 * rank, ["use_rslora"] = false, ["bias"] = "none",
+                ["target_modules"] = new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" },
+                ["base_model_name_or_path"] = "../pretrained", ["task_type"] = "CAUSAL_LM",
+            }));
+            Console.WriteLine($"wrote {folder}");
+        }
+    }
+
     /// <summary>Model m's tensors, made when read: the pretrained weights (seeded per tensor) plus a small per-model change.</summary>
     private sealed class Generated(List<(string Name, long[] Shape)> shapes, int model) : IWeightSource
     {

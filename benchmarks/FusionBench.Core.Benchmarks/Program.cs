@@ -43,6 +43,14 @@ if (args.Length > 0 && args[0] == "make-llm")
     return;
 }
 
+// `make-lora DIR LAYERS ADAPTERS RANK` writes PEFT LoRA adapter folders lora1..N on make-llm's pretrained model.
+if (args.Length > 0 && args[0] == "make-lora")
+{
+    var ic = System.Globalization.CultureInfo.InvariantCulture;
+    LlmCheckpoints.WriteAdapters(args[1], int.Parse(args[2], ic), int.Parse(args[3], ic), int.Parse(args[4], ic));
+    return;
+}
+
 // In process: BenchmarkDotNet's generated out-of-process project does not get the libtorch load fix.
 // Each invocation moves gigabytes, so a few monitored iterations give stable means.
 var job = Job.Default.WithStrategy(RunStrategy.Monitoring).WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5)

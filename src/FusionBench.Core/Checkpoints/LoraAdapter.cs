@@ -115,15 +115,48 @@ public sealed class LoraAdapter : IWeightSource
     public Tensor Read(string tensorName)
     {
         if (_replaced.TryGetValue(tensorName, out var saved)) return _adapter.Read(saved);
-        if (!_adapted.TryGetValue(tensorName, out var lora)) return _base.Read(tensorName);
+        if (!_adapted.ContainsKey(tensorName)) return _base.Read(tensorName);
+        var shape = _base.GetInfo(tensorName).Shape;
+        return Adapted(tensorName, _base.Read(tensorName), 0, shape.Length == 0 ? 1 : shape[0]);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Rows of a tensor the adapter does not change come straight from the base; adapted rows are W[rows] + s·(B·A)[rows].</remarks>
+    public Tensor ReadRows(string tensorName, long start, long count)
+    {
+        if (_replaced.TryGetValue(tensorName, out var saved)) return _adapter.ReadRows(saved, start, count);
+        if (!_adapted.ContainsKey(tensorName)) return _base.ReadRows(tensorName, start, count);
+        return Adapted(tensorName, _base.ReadRows(tensorName, start, count), start, count);
+    }
+
+    /// <inheritdoc />
+    public void ReadRowsInto(string tensorName, long start, long count, Tensor destination)
+    {
+        if (!_replaced.ContainsKey(tensorName) && !_adapted.ContainsKey(tensorName))
+        {
+            _base.ReadRowsInto(tensorName, start, count, destination);
+            return;
+        }
+        using var rows = ReadRows(tensorName, start, count);
+        destination.copy_(rows.reshape(-1));
+    }
+
+    /// <summary>Rows start … start + count − 1 of W + s·B·A, from those rows of W (disposed); computed in float32, returned in W's dtype.</summary>
+    private Tensor Adapted(string tensorName, Tensor wRows, long start, long count)
+    {
+        var lora = _adapted[tensorName];
         using var scope = NewDisposeScope();
-        var w = _base.Read(tensorName);
+        var w = wRows;
         var a = _adapter.Read(lora.A).to(ScalarType.Float32);
         var b = _adapter.Read(lora.B).to(ScalarType.Float32);
-        var delta = b.matmul(a);
-        if (_fanInFanOut) delta = delta.t();
-        if (!delta.shape.SequenceEqual(w.shape))
-            throw new FusionException($"{Name}: B·A for '{tensorName}' is [{string.Join(", ", delta.shape)}], the base weight is [{string.Join(", ", w.shape)}].");
+        var fullShape = _base.GetInfo(tensorName).Shape;
+        // fan_in_fan_out stores W as [in, out], so ΔW = (B·A)ᵀ and its rows are columns of B·A.
+        var delta = _fanInFanOut ? b.matmul(a.narrow(1, start, count)).t() : b.narrow(0, start, count).matmul(a);
+        if (fullShape.Length != 2 || (_fanInFanOut ? a.shape[1] != fullShape[0] || b.shape[0] != fullShape[1] : b.shape[0] != fullShape[0] || a.shape[1] != fullShape[1]))
+        {
+            var bad = _fanInFanOut ? new[] { a.shape[1], b.shape[0] } : new[] { b.shape[0], a.shape[1] };
+            throw new FusionException($"{Name}: B·A for '{tensorName}' is [{string.Join(", ", bad)}], the base weight is [{string.Join(", ", fullShape)}].");
+        }
         var merged = w.to(ScalarType.Float32).add(delta, alpha: lora.Scale);
         return merged.to(w.dtype).MoveToOuterDisposeScope();
     }

@@ -24,6 +24,29 @@ public class LoraAdapterTests
         TestData.AssertClose(expected, model, atol: 1e-6, rtol: 1e-6);
     }
 
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("patterns")]
+    [InlineData("conv1d")]
+    public void RowBlocks_AreTheRowsOfTheWholeTensor_BitForBit(string adapter)
+    {
+        using var baseModel = Checkpoint.Open(Lora("base.safetensors"));
+        using var model = new LoraAdapter(Lora(adapter), baseModel);
+        foreach (var name in model.TensorNames)
+        {
+            var shape = model.GetInfo(name).Shape;
+            if (shape.Length == 0 || shape[0] < 2) continue;
+            using var whole = model.Read(name);
+            long start = 1, count = shape[0] - 1;
+            using var rows = model.ReadRows(name, start, count);
+            using var expected = whole.narrow(0, start, count).contiguous();
+            Assert.True(expected.bytes.SequenceEqual(rows.contiguous().bytes), $"{adapter}/{name}: ReadRows differs from Read");
+            using var into = TorchSharp.torch.empty(expected.numel(), expected.dtype);
+            model.ReadRowsInto(name, start, count, into);
+            Assert.True(expected.bytes.SequenceEqual(into.bytes), $"{adapter}/{name}: ReadRowsInto differs from Read");
+        }
+    }
+
     [Fact]
     public void AdaptersInAPool_AreMergedLikeFullModels_StreamedToDisk()
     {
