@@ -6,38 +6,47 @@ namespace FusionBench.Core.Benchmarks;
 
 /// <summary>
 /// Synthetic checkpoints with the tensor names, shapes and dtype of Qwen2-0.5B (hidden 896, 14 heads with 2 key/value
-/// heads of 64, MLP 4864, vocabulary 151,936, tied embeddings) in bf16, as Hugging Face folders sharded at 1 GB with a
+/// heads of 64, MLP 4864) or Qwen2-1.5B (hidden 1536, 12 heads, 2 key/value heads of 128, MLP 8960), vocabulary 151,936, tied embeddings, in bf16, as Hugging Face folders sharded at 1 GB with a
 /// config and a tokenizer file: a pretrained model and fine-tunes near it, written one tensor at a time.
 /// </summary>
 internal static class LlmCheckpoints
 {
-    public static void Write(string dir, int layers, int models)
+    /// <summary>Qwen2 sizes: hidden, MLP, attention heads, key/value heads (head dimension 128 for 1.5B, 64 for 0.5B).</summary>
+    private static (long Hidden, long Mlp, int Heads, long KvDim) Size(string size) => size switch
     {
-        var shapes = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", new long[] { 151936, 896 }) };
+        "0.5b" => (896, 4864, 14, 128),
+        "1.5b" => (1536, 8960, 12, 256),
+        _ => throw new ArgumentException($"size must be 0.5b or 1.5b, got '{size}'."),
+    };
+
+    public static void Write(string dir, int layers, int models, string size = "0.5b")
+    {
+        var (h, mlp, heads, kv) = Size(size);
+        var shapes = new List<(string Name, long[] Shape)> { ("model.embed_tokens.weight", new long[] { 151936, h }) };
         for (int l = 0; l < layers; l++)
         {
             string p = $"model.layers.{l}.";
             shapes.AddRange(new (string, long[])[]
             {
-                (p + "input_layernorm.weight", new long[] { 896 }),
-                (p + "self_attn.q_proj.weight", new long[] { 896, 896 }), (p + "self_attn.q_proj.bias", new long[] { 896 }),
-                (p + "self_attn.k_proj.weight", new long[] { 128, 896 }), (p + "self_attn.k_proj.bias", new long[] { 128 }),
-                (p + "self_attn.v_proj.weight", new long[] { 128, 896 }), (p + "self_attn.v_proj.bias", new long[] { 128 }),
-                (p + "self_attn.o_proj.weight", new long[] { 896, 896 }),
-                (p + "post_attention_layernorm.weight", new long[] { 896 }),
-                (p + "mlp.gate_proj.weight", new long[] { 4864, 896 }), (p + "mlp.up_proj.weight", new long[] { 4864, 896 }),
-                (p + "mlp.down_proj.weight", new long[] { 896, 4864 }),
+                (p + "input_layernorm.weight", new long[] { h }),
+                (p + "self_attn.q_proj.weight", new long[] { h, h }), (p + "self_attn.q_proj.bias", new long[] { h }),
+                (p + "self_attn.k_proj.weight", new long[] { kv, h }), (p + "self_attn.k_proj.bias", new long[] { kv }),
+                (p + "self_attn.v_proj.weight", new long[] { kv, h }), (p + "self_attn.v_proj.bias", new long[] { kv }),
+                (p + "self_attn.o_proj.weight", new long[] { h, h }),
+                (p + "post_attention_layernorm.weight", new long[] { h }),
+                (p + "mlp.gate_proj.weight", new long[] { mlp, h }), (p + "mlp.up_proj.weight", new long[] { mlp, h }),
+                (p + "mlp.down_proj.weight", new long[] { h, mlp }),
             });
         }
-        shapes.Add(("model.norm.weight", new long[] { 896 }));
+        shapes.Add(("model.norm.weight", new long[] { h }));
         for (int m = 0; m <= models; m++)
         {
             string folder = Path.Combine(dir, m == 0 ? "pretrained" : $"task{m}");
             Checkpoint.Save(new Generated(shapes, m), folder, maxShardBytes: 1_000_000_000);
             File.WriteAllText(Path.Combine(folder, "config.json"), JsonSerializer.Serialize(new Dictionary<string, object>
             {
-                ["architectures"] = new[] { "Qwen2ForCausalLM" }, ["model_type"] = "qwen2", ["hidden_size"] = 896, ["intermediate_size"] = 4864,
-                ["num_hidden_layers"] = layers, ["num_attention_heads"] = 14, ["num_key_value_heads"] = 2, ["vocab_size"] = 151936,
+                ["architectures"] = new[] { "Qwen2ForCausalLM" }, ["model_type"] = "qwen2", ["hidden_size"] = h, ["intermediate_size"] = mlp,
+                ["num_hidden_layers"] = layers, ["num_attention_heads"] = heads, ["num_key_value_heads"] = 2, ["vocab_size"] = 151936,
                 ["tie_word_embeddings"] = true, ["torch_dtype"] = "bfloat16",
             }));
             File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), "{\"tokenizer_class\": \"Qwen2Tokenizer\"}");

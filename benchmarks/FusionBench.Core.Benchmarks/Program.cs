@@ -35,11 +35,12 @@ if (args.Length > 0 && args[0] == "make-image-experiment")
     return;
 }
 
-// `make-llm DIR LAYERS MODELS` writes Qwen2-0.5B-shaped bf16 folders (pretrained + MODELS fine-tunes, LAYERS layers)
+// `make-llm DIR LAYERS MODELS [0.5b|1.5b]` writes Qwen2-0.5B- (or 1.5B-) shaped bf16 folders (pretrained + MODELS fine-tunes, LAYERS layers)
 // for benchmarks/merge-at-scale.sh.
 if (args.Length > 0 && args[0] == "make-llm")
 {
-    LlmCheckpoints.Write(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture));
+    LlmCheckpoints.Write(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture),
+        args.Length > 4 ? args[4] : "0.5b");
     return;
 }
 
