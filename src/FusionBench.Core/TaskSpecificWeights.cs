@@ -230,7 +230,7 @@ public sealed class TaskSpecificWeights : IDisposable
                         continue;
                     }
                     var p = plan.ReadCompute(plan.Pretrained!, name);
-                    perTensor(builder, name, p, plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList());
+                    perTensor(builder, name, p, plan.TaskVectors(name, p));
                 }
                 finish?.Invoke(builder);
                 return builder.Build();

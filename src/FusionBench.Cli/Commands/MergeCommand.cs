@@ -64,7 +64,7 @@ internal static class MergeCommand
             string? pretrainedPath = parse.GetValue(pretrained);
             var merged = StreamingMerge.MergeToCheckpoint(algorithm, counted, outputPath, shardBytes,
                 pretrainedPath is not null && Directory.Exists(pretrainedPath) ? pretrainedPath : null, context.CancellationToken, outputDType,
-                new Progress(progress));
+                progress);
             progress.Stop();
             string how = merged.Streamed ? ", streamed tensor by tensor" : "";
             if (merged.TaskParts > 0) how += $"; per-task parts of {merged.TaskParts} tasks in {TaskSpecificWeights.FolderName}/";
@@ -83,19 +83,13 @@ internal static class MergeCommand
         var configuration = MergeKitConfiguration.Load(configPath);
         using var progress = new ProgressReporter(context.Error, "merging");
         var result = MergeKitMerge.Run(configuration, outputPath, new MergeKitMergeOptions { MaxShardBytes = shardBytes, Seed = seed },
-            new Progress(progress), context.CancellationToken);
+            progress, context.CancellationToken);
         progress.Stop();
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Merged {configPath} with MergeKit's {result.Method} ({result.Layers} layers), streamed tensor by tensor."));
         context.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Wrote {outputPath} ({result.Tensors} tensors, {Bytes(result.Bytes)}) in {result.Elapsed.TotalSeconds:F2} s."));
         return 0;
-    }
-
-    /// <summary>Tensors done, shown on the merge progress line.</summary>
-    private sealed class Progress(ProgressReporter reporter) : IProgress<FusionProgress>
-    {
-        public void Report(FusionProgress value) => reporter.Report(value);
     }
 
     private static KeyValuePair<string, string> ParseModel(string text)

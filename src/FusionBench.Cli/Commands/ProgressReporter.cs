@@ -9,7 +9,7 @@ namespace FusionBench.Cli.Commands;
 /// Prints elapsed time, bytes read, the read rate and how many passes over the inputs that is (a streamed TIES reads every
 /// model four times), and the tensors written with the time left at that pace, to stderr every two seconds while long work runs.
 /// </summary>
-internal sealed class ProgressReporter : IDisposable
+internal sealed class ProgressReporter : IProgress<FusionProgress>, IDisposable
 {
     private readonly TextWriter _writer;
     private readonly string _what;

@@ -73,10 +73,9 @@ public abstract class FusionAlgorithmBase<TOptions> : IFusionAlgorithm where TOp
                 parts.Dispose();
                 throw;
             }
-            if (parts.Tasks.Count > 0)
-                return new FusionResult(info, shared, parameters, clock.Elapsed, peak) { Details = details, TaskWeights = parts };
-            parts.Dispose();
-            return new FusionResult(info, shared, parameters, clock.Elapsed, peak) { Details = details };
+            // A method that produced no task parts (TSV without single-task models) is an ordinary merge.
+            if (parts.Tasks.Count == 0) parts.Dispose();
+            return new FusionResult(info, shared, parameters, clock.Elapsed, peak) { Details = details, TaskWeights = parts.Tasks.Count > 0 ? parts : null };
         }
         return output is StateDict weights
             ? new FusionResult(info, weights, parameters, clock.Elapsed, peak) { Details = details }

@@ -107,6 +107,9 @@ public sealed class MergePlan
     /// <summary>Reads a tensor of one source in the compute dtype. May alias the source: do not modify it in place.</summary>
     public torch.Tensor ReadCompute(IWeightSource source, string name) => ToCompute(name, source.Read(name));
 
+    /// <summary>Each fine-tuned model's tensor <paramref name="name"/> minus <paramref name="pre"/> (θᵢ − θ₀), in the compute dtype.</summary>
+    public IReadOnlyList<torch.Tensor> TaskVectors(string name, torch.Tensor pre) => Models.Select(m => ReadCompute(m, name).sub(pre)).ToList();
+
     /// <summary>A tensor just read, in the compute dtype of <paramref name="name"/> (the read one disposed if converted).</summary>
     private torch.Tensor ToCompute(string name, torch.Tensor t)
     {
@@ -149,55 +152,53 @@ public sealed class MergePlan
     public void ForEachRowBlock(string name, Action<long, long, torch.Tensor?, IReadOnlyList<torch.Tensor>> block)
     {
         var info = Infos[name];
-        var shape = info.Shape;
-        long rows = shape.Length == 0 ? 1 : shape[0];
-        long perRow = shape.Length == 0 ? 1 : info.ElementCount / Math.Max(1, rows);
-        long blockRows = shape.Length == 0 || info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        var (rows, perRow, blockRows) = RowBlocks(info);
         var sources = (Pretrained is null ? Models : new[] { Pretrained }.Concat(Models)).ToList();
         // Large tensors: each block is read into one reused buffer per source and converted into one reused compute
         // buffer, so blocks cost no fresh memory. The blocks handed out are views of those buffers, valid in the call.
-        bool reuse = shape.Length > 0 && blockRows < rows && sources.All(s => s.GetInfo(name).DType == info.DType);
-        var stored = reuse ? StoredBuffers(info.DType, sources.Count, blockRows * perRow) : null;
-        var compute = reuse && ComputeType(name) != info.DType ? ComputeBuffers(ComputeType(name), sources.Count, blockRows * perRow) : null;
+        bool reuse = info.Shape.Length > 0 && blockRows < rows && sources.All(s => s.GetInfo(name).DType == info.DType);
+        var stored = reuse ? Buffers(ref _stored, info.DType, sources.Count, blockRows * perRow) : null;
+        var compute = reuse && ComputeType(name) != info.DType ? Buffers(ref _compute, ComputeType(name), sources.Count, blockRows * perRow) : null;
         for (long r = 0; r < rows; r += blockRows)
         {
             long n = Math.Min(blockRows, rows - r);
             using var scope = torch.NewDisposeScope();
             bool whole = n == rows;
-            var blocks = new List<torch.Tensor>(sources.Count);
-            for (int i = 0; i < sources.Count; i++)
+            List<torch.Tensor> blocks;
+            if (stored is null)
+                blocks = sources.Select(s => whole ? ReadCompute(s, name) : ToCompute(name, s.ReadRows(name, r, n))).ToList();
+            else
             {
-                torch.Tensor t;
-                if (stored is null) t = whole ? ReadCompute(sources[i], name) : ToCompute(name, sources[i].ReadRows(name, r, n));
-                else
-                {
-                    var raw = stored[i].narrow(0, 0, n * perRow);
-                    sources[i].ReadRowsInto(name, r, n, raw);
-                    t = compute is null ? raw : compute[i].narrow(0, 0, n * perRow).copy_(raw);
-                    var rowsShape = (long[])shape.Clone();
-                    rowsShape[0] = n;
-                    t = t.view(rowsShape);
-                }
-                blocks.Add(t);
+                var rowsShape = (long[])info.Shape.Clone();
+                rowsShape[0] = n;
+                blocks = ReadBlocks(name, sources, stored, r, n, perRow)
+                    .Select((raw, i) => (compute is null ? raw : compute[i].narrow(0, 0, n * perRow).copy_(raw)).view(rowsShape)).ToList();
             }
             block(r, n, Pretrained is null ? null : blocks[0], Pretrained is null ? blocks : blocks.Skip(1).ToList());
         }
     }
 
-    private torch.Tensor[]? _compute;
-
-    /// <summary>One reusable compute-dtype buffer per source of at least <paramref name="elements"/> elements.</summary>
-    private torch.Tensor[] ComputeBuffers(torch.ScalarType dtype, int count, long elements)
+    /// <summary>A tensor's rows, elements per row, and rows per block (all rows when it fits in one block).</summary>
+    private static (long Rows, long PerRow, long BlockRows) RowBlocks(TensorInfo info)
     {
-        if (_compute is { } b && b.Length == count && b[0].dtype == dtype && b[0].shape[0] >= elements) return b;
-        if (_compute is not null) foreach (var t in _compute) t.Dispose();
-        var created = new torch.Tensor[count];
-        for (int i = 0; i < count; i++)
+        var shape = info.Shape;
+        long rows = shape.Length == 0 ? 1 : shape[0];
+        long perRow = shape.Length == 0 ? 1 : info.ElementCount / Math.Max(1, rows);
+        long blockRows = shape.Length == 0 || info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        return (rows, perRow, blockRows);
+    }
+
+    /// <summary>Rows r … r + n − 1 of every source, read in their stored dtype into the front of that source's buffer.</summary>
+    private static List<torch.Tensor> ReadBlocks(string name, IReadOnlyList<IWeightSource> sources, torch.Tensor[] buffers, long r, long n, long perRow)
+    {
+        var blocks = new List<torch.Tensor>(sources.Count);
+        for (int i = 0; i < sources.Count; i++)
         {
-            created[i] = torch.empty(Math.Max(elements, BlockElements), dtype);
-            created[i].DetachFromDisposeScope();
+            var block = buffers[i].narrow(0, 0, n * perRow);
+            sources[i].ReadRowsInto(name, r, n, block);
+            blocks.Add(block);
         }
-        return _compute = created;
+        return blocks;
     }
 
     /// <summary>Whether every input's tensor <paramref name="name"/> and the output are stored as <paramref name="dtype"/>.</summary>
@@ -211,54 +212,54 @@ public sealed class MergePlan
     internal torch.Tensor MergeRowsStored(string name, Action<torch.Tensor, IReadOnlyList<torch.Tensor>, torch.Tensor> kernel)
     {
         var info = Infos[name];
-        var shape = info.Shape;
-        var output = torch.empty(shape, info.DType);
-        long rows = shape[0];
-        long perRow = info.ElementCount / Math.Max(1, rows);
-        long blockRows = info.ElementCount <= BlockElements ? rows : Math.Max(1, BlockElements / Math.Max(1, perRow));
+        var (rows, perRow, blockRows) = RowBlocks(info);
+        var output = torch.empty(info.Shape, info.DType);
         var sources = new[] { Pretrained! }.Concat(Models).ToList();
-        var buffers = StoredBuffers(info.DType, sources.Count, Math.Min(info.ElementCount, blockRows * perRow));
+        var buffers = Buffers(ref _stored, info.DType, sources.Count, blockRows * perRow);
         using var flat = output.view(-1);
         for (long r = 0; r < rows; r += blockRows)
         {
             long n = Math.Min(blockRows, rows - r);
             using var scope = torch.NewDisposeScope();
-            var blocks = new List<torch.Tensor>(sources.Count);
-            for (int i = 0; i < sources.Count; i++)
-            {
-                var block = buffers[i].narrow(0, 0, n * perRow);
-                sources[i].ReadRowsInto(name, r, n, block);
-                blocks.Add(block);
-            }
+            var blocks = ReadBlocks(name, sources, buffers, r, n, perRow);
             kernel(blocks[0], blocks.Skip(1).ToList(), flat.narrow(0, r * perRow, n * perRow));
         }
         return output;
     }
 
     private torch.Tensor[]? _stored;
+    private torch.Tensor[]? _compute;
 
-    /// <summary>One reusable read buffer per source (pretrained first) of at least <paramref name="elements"/> elements.</summary>
-    private torch.Tensor[] StoredBuffers(torch.ScalarType dtype, int count, long elements)
+    /// <summary>
+    /// One reusable buffer per source (pretrained first) of at least <paramref name="elements"/> elements, kept in
+    /// <paramref name="slot"/> (the stored-dtype reads or the compute-dtype copies) and replaced when it does not fit;
+    /// a new one holds a whole block, or the largest tensor if smaller, so it is rarely replaced.
+    /// </summary>
+    private torch.Tensor[] Buffers(ref torch.Tensor[]? slot, torch.ScalarType dtype, int count, long elements)
     {
-        if (_stored is { } b && b.Length == count && b[0].dtype == dtype && b[0].shape[0] >= elements) return b;
-        ReleaseBuffers();
-        long capacity = Math.Max(elements, Math.Min(BlockElements, Infos.Values.Where(i => i.DType == dtype).Select(i => i.ElementCount).DefaultIfEmpty(elements).Max()));
+        if (slot is { } b && b.Length == count && b[0].dtype == dtype && b[0].shape[0] >= elements) return b;
+        Release(ref slot);
+        long capacity = Math.Max(elements, Math.Min(BlockElements, Infos.Values.Max(i => i.ElementCount)));
         var created = new torch.Tensor[count];
         for (int i = 0; i < count; i++)
         {
             created[i] = torch.empty(capacity, dtype);
             created[i].DetachFromDisposeScope();
         }
-        return _stored = created;
+        return slot = created;
+    }
+
+    private static void Release(ref torch.Tensor[]? slot)
+    {
+        foreach (var t in slot ?? Array.Empty<torch.Tensor>()) t.Dispose();
+        slot = null;
     }
 
     /// <summary>Frees the reusable read buffers (a merge calls it when it ends).</summary>
     internal void ReleaseBuffers()
     {
-        foreach (var t in _stored ?? Array.Empty<torch.Tensor>()) t.Dispose();
-        foreach (var t in _compute ?? Array.Empty<torch.Tensor>()) t.Dispose();
-        _stored = null;
-        _compute = null;
+        Release(ref _stored);
+        Release(ref _compute);
     }
 
     /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>

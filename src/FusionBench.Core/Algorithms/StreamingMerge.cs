@@ -52,8 +52,7 @@ public static class StreamingMerge
         ArgumentNullException.ThrowIfNull(outputPath);
         var clock = Stopwatch.StartNew();
         bool folder = Checkpoint.SavesAsFolder(outputPath);
-        bool existed = Directory.Exists(outputPath);
-        try
+        return LeavingNothingOnFailure(outputPath, () =>
         {
             IWeightSource written;
             IDisposable? owned = null;
@@ -86,36 +85,33 @@ public static class StreamingMerge
                 parameters = result.Parameters;
             }
             if (outputDType is { } dtype) written = new Cast(written, dtype);
-            if (progress is not null) written = new Reporting(written, progress);
             using (owned)
             using (written)
             {
-                var (tensors, bytes) = WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, null, cancellationToken);
+                var (tensors, bytes) = WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, null, progress, cancellationToken);
                 parts?.Save(Path.Combine(outputPath, TaskSpecificWeights.FolderName));
                 return new StreamingMergeResult(streamed, tensors, bytes, clock.Elapsed, parameters) { TaskParts = parts?.Tasks.Count ?? 0 };
             }
-        }
-        catch
-        {
-            // Nothing half-written: a folder this call created goes; an earlier folder keeps its files (Save renames last).
-            if (folder && !existed && Directory.Exists(outputPath))
-                try { Directory.Delete(outputPath, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        });
     }
 
     /// <summary>
     /// Writes a (lazy) source to <paramref name="outputPath"/> tensor by tensor, atomically, with the side files of
-    /// <paramref name="sideFilesFrom"/> for a folder; <paramref name="rewriteConfig"/> may change <c>config.json</c>'s text.
+    /// <paramref name="sideFilesFrom"/> for a folder; <paramref name="rewriteConfig"/> may change <c>config.json</c>'s text,
+    /// and <paramref name="progress"/> is told after each tensor written.
     /// </summary>
     internal static (int Tensors, long Bytes) Write(IWeightSource written, string outputPath, long maxShardBytes, string? sideFilesFrom,
-        Func<string, string>? rewriteConfig, CancellationToken cancellationToken)
+        Func<string, string>? rewriteConfig, IProgress<FusionProgress>? progress, CancellationToken cancellationToken) =>
+        LeavingNothingOnFailure(outputPath, () => WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, rewriteConfig, progress, cancellationToken));
+
+    /// <summary>Runs <paramref name="write"/>; if it fails, a folder it created is removed (an earlier folder keeps its files: Save renames last).</summary>
+    private static T LeavingNothingOnFailure<T>(string outputPath, Func<T> write)
     {
         bool folder = Checkpoint.SavesAsFolder(outputPath);
         bool existed = Directory.Exists(outputPath);
         try
         {
-            return WriteCore(written, outputPath, maxShardBytes, sideFilesFrom, rewriteConfig, cancellationToken);
+            return write();
         }
         catch
         {
@@ -126,9 +122,9 @@ public static class StreamingMerge
     }
 
     private static (int Tensors, long Bytes) WriteCore(IWeightSource written, string outputPath, long maxShardBytes, string? sideFilesFrom,
-        Func<string, string>? rewriteConfig, CancellationToken cancellationToken)
+        Func<string, string>? rewriteConfig, IProgress<FusionProgress>? progress, CancellationToken cancellationToken)
     {
-        Checkpoint.Save(written, outputPath, maxShardBytes, cancellationToken);
+        Checkpoint.Save(progress is null ? written : new Reporting(written, progress), outputPath, maxShardBytes, cancellationToken);
         long bytes = written.TensorNames.Sum(n => written.GetInfo(n).ByteCount);
         if (Checkpoint.SavesAsFolder(outputPath) && sideFilesFrom is not null && Directory.Exists(sideFilesFrom))
             foreach (var file in SideFiles.Where(f => File.Exists(Path.Combine(sideFilesFrom, f))))
@@ -160,7 +156,7 @@ public static class StreamingMerge
             return t;
         }
 
-        public void Dispose() => inner.Dispose();
+        public void Dispose() { } // a view for the writer: the caller owns the source
     }
 
     /// <summary>A source whose floating-point tensors are converted to one dtype as they are read.</summary>

@@ -191,31 +191,31 @@ public sealed class SafeTensorsFile : IWeightSource
     /// <remarks>Reads only the rows' bytes (a tensor's rows are contiguous in the file).</remarks>
     public torch.Tensor ReadRows(string tensorName, long start, long count)
     {
-        var entry = Find(tensorName);
-        var shape = entry.Info.Shape;
-        if (shape.Length == 0 || start < 0 || count < 0 || start + count > shape[0])
-            throw new ArgumentOutOfRangeException(nameof(start), $"{Name}: rows {start}…{start + count - 1} of '{tensorName}' [{string.Join(", ", shape)}].");
-        long rowBytes = shape[0] == 0 ? 0 : (entry.End - entry.Begin) / shape[0];
-        var rowsShape = (long[])shape.Clone();
+        var (entry, begin, byteCount) = RowRange(tensorName, start, count);
+        var rowsShape = (long[])entry.Info.Shape.Clone();
         rowsShape[0] = count;
-        return ReadBytes(tensorName, rowsShape, entry.Info.DType, entry.Begin + rowBytes * start, rowBytes * count);
+        return ReadBytes(tensorName, rowsShape, entry.Info.DType, begin, byteCount);
     }
 
     /// <inheritdoc />
     /// <remarks>Reads the rows' bytes straight into <paramref name="destination"/>.</remarks>
     public void ReadRowsInto(string tensorName, long start, long count, torch.Tensor destination)
     {
+        var (entry, begin, byteCount) = RowRange(tensorName, start, count);
+        if (destination.dtype != entry.Info.DType || !destination.is_contiguous() || destination.numel() * destination.ElementSize != byteCount)
+            throw new ArgumentException($"{Name}: the destination of '{tensorName}' rows must be a contiguous {entry.Info.DType} tensor of {byteCount} bytes.", nameof(destination));
+        ReadBytesInto(tensorName, destination, begin, byteCount);
+    }
+
+    /// <summary>The entry and the data-relative byte range of rows <paramref name="start"/> … + <paramref name="count"/> − 1.</summary>
+    private (Entry Entry, long Begin, long ByteCount) RowRange(string tensorName, long start, long count)
+    {
         var entry = Find(tensorName);
         var shape = entry.Info.Shape;
         if (shape.Length == 0 || start < 0 || count < 0 || start + count > shape[0])
             throw new ArgumentOutOfRangeException(nameof(start), $"{Name}: rows {start}…{start + count - 1} of '{tensorName}' [{string.Join(", ", shape)}].");
         long rowBytes = shape[0] == 0 ? 0 : (entry.End - entry.Begin) / shape[0];
-        long byteCount = rowBytes * count;
-        if (destination.dtype != entry.Info.DType || !destination.is_contiguous() || destination.numel() * destination.ElementSize != byteCount)
-            throw new ArgumentException($"{Name}: the destination of '{tensorName}' rows must be a contiguous {entry.Info.DType} tensor of {byteCount} bytes.", nameof(destination));
-        long read = NativeTensorMemory.ReadInto(_handle, _dataStart + entry.Begin + rowBytes * start, destination, byteCount);
-        if (read != byteCount)
-            throw new CheckpointFormatException(Name, tensorName, $"read {read} of {byteCount} bytes: the file was truncated after it was opened.");
+        return (entry, entry.Begin + rowBytes * start, rowBytes * count);
     }
 
     /// <summary>A new tensor of <paramref name="shape"/> filled with <paramref name="byteCount"/> bytes from data offset <paramref name="begin"/>.</summary>
@@ -224,9 +224,7 @@ public sealed class SafeTensorsFile : IWeightSource
         var t = torch.empty(shape, dtype);
         try
         {
-            long read = NativeTensorMemory.ReadInto(_handle, _dataStart + begin, t, byteCount);
-            if (read != byteCount)
-                throw new CheckpointFormatException(Name, tensorName, $"read {read} of {byteCount} bytes: the file was truncated after it was opened.");
+            ReadBytesInto(tensorName, t, begin, byteCount);
             return t;
         }
         catch
@@ -234,6 +232,14 @@ public sealed class SafeTensorsFile : IWeightSource
             t.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Fills a contiguous tensor with <paramref name="byteCount"/> bytes from data offset <paramref name="begin"/>.</summary>
+    private void ReadBytesInto(string tensorName, torch.Tensor t, long begin, long byteCount)
+    {
+        long read = NativeTensorMemory.ReadInto(_handle, _dataStart + begin, t, byteCount);
+        if (read != byteCount)
+            throw new CheckpointFormatException(Name, tensorName, $"read {read} of {byteCount} bytes: the file was truncated after it was opened.");
     }
 
     private Entry Find(string tensorName) =>

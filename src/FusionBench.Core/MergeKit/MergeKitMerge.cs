@@ -72,8 +72,8 @@ public static class MergeKitMerge
         ArgumentNullException.ThrowIfNull(outputPath);
         options ??= new MergeKitMergeOptions();
         var clock = Stopwatch.StartNew();
-        using var plan = Open(configuration, options, progress);
-        var (tensors, bytes) = StreamingMerge.Write(plan, outputPath, options.MaxShardBytes, plan.SideFilesFrom, plan.RewriteConfig, cancellationToken);
+        using var plan = CreatePlan(configuration, options);
+        var (tensors, bytes) = StreamingMerge.Write(plan, outputPath, options.MaxShardBytes, plan.SideFilesFrom, plan.RewriteConfig, progress, cancellationToken);
         return new MergeKitMergeResult(configuration.MergeMethod, tensors, bytes, plan.Layers, clock.Elapsed);
     }
 
@@ -82,9 +82,9 @@ public static class MergeKitMerge
     /// close the input checkpoints.
     /// </summary>
     public static IWeightSource Open(MergeKitConfiguration configuration, MergeKitMergeOptions? options = null) =>
-        Open(configuration, options ?? new MergeKitMergeOptions(), null);
+        CreatePlan(configuration, options ?? new MergeKitMergeOptions());
 
-    private static Plan Open(MergeKitConfiguration configuration, MergeKitMergeOptions options, IProgress<FusionProgress>? progress)
+    private static Plan CreatePlan(MergeKitConfiguration configuration, MergeKitMergeOptions options)
     {
         if (!MethodParameters.TryGetValue(configuration.MergeMethod, out var known))
             throw new FusionException($"merge_method '{configuration.MergeMethod}' is not supported; supported: {string.Join(", ", MethodParameters.Keys.Order())}.");
@@ -101,7 +101,7 @@ public static class MergeKitMerge
             Check(slice.Parameters, $"slices[{i}].parameters");
             foreach (var s in slice.Sources) Check(s.Parameters, $"parameters of {s.Model}");
         }
-        return new Plan(configuration, options, progress);
+        return new Plan(configuration, options);
     }
 
     /// <summary>One input model, opened once.</summary>
@@ -122,19 +122,15 @@ public static class MergeKitMerge
     {
         private readonly MergeKitConfiguration _config;
         private readonly MergeKitMergeOptions _options;
-        private readonly IProgress<FusionProgress>? _progress;
         private readonly Dictionary<string, Input> _inputs = new(StringComparer.Ordinal);
         private readonly Dictionary<string, OutputTensor> _outputs = new(StringComparer.Ordinal);
         private readonly List<string> _names = new();
         private readonly ScalarType? _dtype, _outDType;
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private int _done;
 
-        public Plan(MergeKitConfiguration config, MergeKitMergeOptions options, IProgress<FusionProgress>? progress)
+        public Plan(MergeKitConfiguration config, MergeKitMergeOptions options)
         {
             _config = config;
             _options = options;
-            _progress = progress;
             _dtype = DType(config.DType, "dtype");
             _outDType = DType(config.OutDType, "out_dtype");
             try
@@ -277,7 +273,6 @@ public static class MergeKitMerge
                 }).ToList();
                 result = Compute(o, tensors).to(o.Info.DType);
             }
-            _progress?.Report(new FusionProgress("merge", ++_done, _names.Count, _clock.Elapsed, tensorName));
             return result.MoveToOuterDisposeScope();
         }
 
@@ -346,7 +341,7 @@ public static class MergeKitMerge
                 {
                     var variant = MergeKitVariant.Presets[method];
                     var perModel = variant.PerModelParameters.ToDictionary(p => p, p => (IReadOnlyList<double>)others.Select(i =>
-                        PerModel(p, o.Inputs[i], o, p switch { "weight" => null, "density" => 1.0, "gamma" => 0.01, _ => 0.15 })).ToList());
+                        PerModel(p, o.Inputs[i], o, MergeKitVariant.PerModelDefault(p))).ToList());
                     var global = new Dictionary<string, double>
                     {
                         ["normalize"] = Global("normalize", o, variant.DefaultNormalize ? 1 : 0),

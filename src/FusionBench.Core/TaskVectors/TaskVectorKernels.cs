@@ -43,6 +43,22 @@ internal static class TaskVectorKernels
         }
     }
 
+    /// <summary>Σᵢ τᵢ added in order from zero (Python's <c>sum()</c> of the task vectors, as FusionBench writes it).</summary>
+    public static Tensor Sum(IReadOnlyList<Tensor> taskVectors)
+    {
+        var sum = zeros_like(taskVectors[0]);
+        foreach (var tv in taskVectors) sum.add_(tv);
+        return sum;
+    }
+
+    /// <summary>FusionBench's running mean of the task vectors, m ← m + (τₜ − m)/t, in order.</summary>
+    public static Tensor RunningMean(IReadOnlyList<Tensor> taskVectors)
+    {
+        var mean = taskVectors[0].clone();
+        for (int t = 1; t < taskVectors.Count; t++) mean.add_(taskVectors[t].sub(mean).div_(t + 1));
+        return mean;
+    }
+
     /// <summary>
     /// FusionBench's TIES trim threshold: the magnitude an entry needs to stay, so that the top <paramref name="threshold"/>
     /// percent of <paramref name="absValues"/> are kept (ties with the threshold all stay). <paramref name="threshold"/>

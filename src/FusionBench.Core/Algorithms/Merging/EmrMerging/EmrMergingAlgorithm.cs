@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using FusionBench.Core.TaskVectors;
 using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.EmrMerging;
@@ -26,9 +27,7 @@ public sealed class EmrMergingAlgorithm(EmrMergingOptions options, ILogger<EmrMe
         using var newScales = zeros(tasks, dtype: ScalarType.Float32);
         return TaskSpecificWeights.Builder.Collect(plan, context.CancellationToken, (builder, name, p, tvs) =>
         {
-            var sum = zeros_like(tvs[0]);
-            foreach (var tv in tvs) sum.add_(tv);
-            var flag = sum.gt(0).to(tvs[0].dtype).mul_(2).sub_(1);
+            var flag = TaskVectorKernels.Sum(tvs).gt(0).to(tvs[0].dtype).mul_(2).sub_(1);
             var best = zeros_like(tvs[0]);
             var masks = new Tensor[tasks];
             for (int t = 0; t < tasks; t++)

@@ -37,6 +37,19 @@ public sealed record MergeKitVariant(string Name, SparsificationMethod? Sparsifi
         _ => new[] { "weight", "density" },
     };
 
+    /// <summary>
+    /// MergeKit's default of a per-model parameter (<c>density</c> 1, <c>gamma</c> 0.01, <c>epsilon</c> 0.15), or null for
+    /// <c>weight</c>, which MergeKit requires (a pool merge without one uses 1).
+    /// </summary>
+    public static double? PerModelDefault(string parameter) => parameter switch
+    {
+        "density" => 1.0,
+        "gamma" => 0.01,
+        "epsilon" => 0.15,
+        "weight" => null,
+        _ => throw new ArgumentOutOfRangeException(nameof(parameter), $"'{parameter}' is not a per-model parameter of MergeKit's task-vector methods."),
+    };
+
     /// <summary>The global parameters this variant reads.</summary>
     public static IReadOnlyList<string> GlobalParameters { get; } = new[] { "normalize", "rescale", "lambda", "int8_mask" };
 }
@@ -64,9 +77,9 @@ internal static class MergeKitTaskArithmetic
             var delta = models[i].sub(pre);
             if (variant.Sparsification is SparsificationMethod method)
             {
-                double density = schedule.PerModel("density", i, name, 1.0);
-                double gamma = schedule.PerModel("gamma", i, name, 0.01);
-                double epsilon = schedule.PerModel("epsilon", i, name, 0.15);
+                double density = schedule.PerModel("density", i, name, MergeKitVariant.PerModelDefault("density")!.Value);
+                double gamma = schedule.PerModel("gamma", i, name, MergeKitVariant.PerModelDefault("gamma")!.Value);
+                double epsilon = schedule.PerModel("epsilon", i, name, MergeKitVariant.PerModelDefault("epsilon")!.Value);
                 using var g = method is SparsificationMethod.Random or SparsificationMethod.DellaMagprune
                     ? new Generator((ulong)GeneralizedTaskArithmeticMerger.DareSeed(seed, i, name)) : null;
                 delta = MergeKitSparsifiers.Sparsify(delta, method, density, gamma, epsilon, rescale, g);

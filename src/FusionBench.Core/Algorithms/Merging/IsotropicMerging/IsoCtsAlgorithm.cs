@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using FusionBench.Core.TaskVectors;
 using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.IsotropicMerging;
@@ -22,15 +23,10 @@ public sealed class IsoCtsAlgorithm(IsoCtsOptions options, ILogger<IsoCtsAlgorit
         return name =>
         {
             var p = plan.ReadCompute(plan.Pretrained!, name);
-            var tvs = plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList();
-            Tensor merged;
-            if (p.dim() == 2 && !excluded.Contains(name))
-                merged = IsotropicMergingKernels.IsoCts(tvs, Options.CommonSpaceFraction);
-            else
-            {
-                merged = tvs[0].clone();
-                for (int t = 1; t < tvs.Count; t++) merged.add_(tvs[t].sub(merged).div_(t + 1));
-            }
+            var tvs = plan.TaskVectors(name, p);
+            var merged = p.dim() == 2 && !excluded.Contains(name)
+                ? IsotropicMergingKernels.IsoCts(tvs, Options.CommonSpaceFraction)
+                : TaskVectorKernels.RunningMean(tvs);
             return merged.mul(Options.ScalingFactor).add_(p);
         };
     }

@@ -27,7 +27,7 @@ public sealed class TallMaskConsensusAlgorithm(TallMaskConsensusOptions options,
     protected override Func<string, Tensor> Step(MergePlan plan) => name =>
     {
         var p = plan.ReadCompute(plan.Pretrained!, name);
-        var (sum, masks) = TallMaskKernel.Masks(p, plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList(), Options.TallMaskLambda, Options.PaperRule);
+        var (sum, masks) = TallMaskKernel.Masks(p, plan.TaskVectors(name, p), Options.TallMaskLambda, Options.PaperRule);
         return sum.mul_(Consensus(masks, Options.PrunThreK)).mul_(Options.ScalingFactor).add_(p);
     };
 }

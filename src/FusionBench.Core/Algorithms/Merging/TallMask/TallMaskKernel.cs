@@ -1,3 +1,4 @@
+using FusionBench.Core.TaskVectors;
 using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.TallMask;
@@ -8,8 +9,7 @@ internal static class TallMaskKernel
     /// <summary>τ_MTL = Σₜ τₜ (from zero, in order) and each task's mask (strict &gt;) by FusionBench's or the paper's rule.</summary>
     public static (Tensor Sum, Tensor[] Masks) Masks(Tensor pretrained, IReadOnlyList<Tensor> taskVectors, double lambda, bool paperRule)
     {
-        var sum = zeros_like(taskVectors[0]);
-        foreach (var tv in taskVectors) sum.add_(tv);
+        var sum = TaskVectorKernels.Sum(taskVectors);
         var masks = taskVectors.Select(tv =>
         {
             var left = paperRule ? tv.abs() : pretrained.sub(tv).abs();

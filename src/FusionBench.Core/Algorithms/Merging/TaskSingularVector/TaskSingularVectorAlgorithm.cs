@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using FusionBench.Core.TaskVectors;
 using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.TaskSingularVector;
@@ -46,9 +47,8 @@ public sealed class TaskSingularVectorAlgorithm(TaskSingularVectorOptions option
                 }
                 else
                 {
-                    // FusionBench's running mean, m += (τₜ − m)/t; the single-task models get it too.
-                    merged = tvs[0].clone();
-                    for (int t = 1; t < tasks; t++) merged.add_(tvs[t].sub(merged).div_(t + 1));
+                    // FusionBench's running mean; the single-task models get it too.
+                    merged = TaskVectorKernels.RunningMean(tvs);
                     if (single is not null)
                         foreach (var task in plan.ModelNames) single[task].Add(name, merged.clone().MoveToOuterDisposeScope());
                 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using FusionBench.Core.TaskVectors;
 using static TorchSharp.torch;
 
 namespace FusionBench.Core.Algorithms.Merging.Wudi;
@@ -21,12 +22,10 @@ public sealed class WudiAlgorithm(WudiOptions options, ILogger<WudiAlgorithm>? l
         return name =>
         {
             var p = plan.ReadCompute(plan.Pretrained!, name);
-            var tvs = plan.Models.Select(m => plan.ReadCompute(m, name).sub(p)).ToList();
+            var tvs = plan.TaskVectors(name, p);
             if (p.dim() == 2 && !excluded.Contains(name))
                 return WudiKernel.Optimise(tvs, Options.IterNum, Options.LearningRate).add_(p);
-            var sum = tvs[0].clone();
-            for (int t = 1; t < tvs.Count; t++) sum.add_(tvs[t]);
-            return sum.div_(tvs.Count).add_(p);
+            return TaskVectorKernels.Sum(tvs).div_(tvs.Count).add_(p);
         };
     }
 }
