@@ -8,15 +8,9 @@ namespace FusionBench.Core.Algorithms.Merging.Breadcrumbs;
 /// <c>gamma</c> largest-magnitude outliers and its smallest entries so that <c>density</c> stays; the weighted task
 /// vectors are summed (no sign election), optionally normalised, times λ, added to θ₀.
 /// </summary>
-public sealed class BreadcrumbsAlgorithm : MergeKitTaskArithmeticAlgorithm<BreadcrumbsOptions>
+public sealed class BreadcrumbsAlgorithm(BreadcrumbsOptions options, ILogger<BreadcrumbsAlgorithm>? logger = null)
+    : MergeKitTaskArithmeticAlgorithm<BreadcrumbsOptions>(MergeKitVariant.Presets["breadcrumbs"], options, logger)
 {
-    /// <summary>Creates the method.</summary>
-    public BreadcrumbsAlgorithm(BreadcrumbsOptions options, ILogger<BreadcrumbsAlgorithm>? logger = null)
-        : this(options, logger, null) { }
-
-    internal BreadcrumbsAlgorithm(BreadcrumbsOptions options, ILogger? logger, IMergeParameterSchedule? schedule)
-        : base(MergeKitVariant.Presets["breadcrumbs"], options, logger, schedule) { }
-
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("breadcrumbs", "Model Breadcrumbs", FusionCategory.Merging,
         "https://arxiv.org/abs/2312.06795", "Task arithmetic on task vectors stripped of their largest outliers and smallest entries.");

@@ -8,14 +8,9 @@ namespace FusionBench.Core.Algorithms.Merging.Della;
 /// probability from density − ε to density + ε by its magnitude rank within its row (MagPrune), the kept entries rescaled
 /// to the tensor's L1 norm, then TIES's sign election and a normalised sum, times λ.
 /// </summary>
-public sealed class DellaAlgorithm : MergeKitTaskArithmeticAlgorithm<DellaOptions>
+public sealed class DellaAlgorithm(DellaOptions options, ILogger<DellaAlgorithm>? logger = null)
+    : MergeKitTaskArithmeticAlgorithm<DellaOptions>(MergeKitVariant.Presets["della"], options, logger)
 {
-    /// <summary>Creates the method.</summary>
-    public DellaAlgorithm(DellaOptions options, ILogger<DellaAlgorithm>? logger = null) : this(options, logger, null) { }
-
-    internal DellaAlgorithm(DellaOptions options, ILogger? logger, IMergeParameterSchedule? schedule)
-        : base(MergeKitVariant.Presets["della"], options, logger, schedule) { }
-
     /// <inheritdoc />
     public override FusionAlgorithmInfo Info { get; } = new("della", "DELLA", FusionCategory.Merging,
         "https://arxiv.org/abs/2406.11617", "Magnitude-ranked random pruning (MagPrune) with rescaling, then TIES sign election.");
