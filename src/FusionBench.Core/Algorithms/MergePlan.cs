@@ -189,13 +189,20 @@ public sealed class MergePlan
     }
 
     /// <summary>Rows r … r + n − 1 of every source, read in their stored dtype into the front of that source's buffer.</summary>
-    private static List<torch.Tensor> ReadBlocks(string name, IReadOnlyList<IWeightSource> sources, torch.Tensor[] buffers, long r, long n, long perRow)
+    private List<torch.Tensor> ReadBlocks(string name, IReadOnlyList<IWeightSource> sources, torch.Tensor[] buffers, long r, long n, long perRow)
     {
         var blocks = new List<torch.Tensor>(sources.Count);
+        bool scalar = Infos[name].Shape.Length == 0;
         for (int i = 0; i < sources.Count; i++)
         {
             var block = buffers[i].narrow(0, 0, n * perRow);
-            sources[i].ReadRowsInto(name, r, n, block);
+            if (scalar)
+            {
+                using var t = sources[i].Read(name); // a scalar has no rows to range over
+                block.copy_(t.reshape(-1));
+            }
+            else
+                sources[i].ReadRowsInto(name, r, n, block);
             blocks.Add(block);
         }
         return blocks;
@@ -206,24 +213,39 @@ public sealed class MergePlan
         Infos[name].DType == dtype && (Pretrained is null || Pretrained.GetInfo(name).DType == dtype) && Models.All(m => m.GetInfo(name).DType == dtype);
 
     /// <summary>
+    /// Calls <paramref name="block"/> for each row block of a tensor (once for a small one) with the block's first element
+    /// and the pretrained and model blocks in their stored dtype: flat views of reused buffers, valid during the call.
+    /// For kernels that work on the stored bits (<see cref="AllStoredAs"/> must hold); needs the pretrained model.
+    /// </summary>
+    internal void ForEachStoredBlock(string name, Action<long, torch.Tensor, IReadOnlyList<torch.Tensor>> block)
+    {
+        var info = Infos[name];
+        var (rows, perRow, blockRows) = RowBlocks(info);
+        var sources = new[] { Pretrained! }.Concat(Models).ToList();
+        var buffers = Buffers(ref _stored, info.DType, sources.Count, blockRows * perRow);
+        for (long r = 0; r < rows; r += blockRows)
+        {
+            long n = Math.Min(blockRows, rows - r);
+            using var scope = torch.NewDisposeScope();
+            var blocks = ReadBlocks(name, sources, buffers, r, n, perRow);
+            block(r * perRow, blocks[0], blocks.Skip(1).ToList());
+        }
+    }
+
+    /// <summary>
     /// Like <see cref="MergeRows"/>, but the blocks come in their stored dtype and <paramref name="kernel"/> writes the
     /// output block itself (pretrained block, model blocks, output block): for kernels that work on the stored bits.
     /// </summary>
     internal torch.Tensor MergeRowsStored(string name, Action<torch.Tensor, IReadOnlyList<torch.Tensor>, torch.Tensor> kernel)
     {
         var info = Infos[name];
-        var (rows, perRow, blockRows) = RowBlocks(info);
         var output = torch.empty(info.Shape, info.DType);
-        var sources = new[] { Pretrained! }.Concat(Models).ToList();
-        var buffers = Buffers(ref _stored, info.DType, sources.Count, blockRows * perRow);
         using var flat = output.view(-1);
-        for (long r = 0; r < rows; r += blockRows)
+        ForEachStoredBlock(name, (start, pre, models) =>
         {
-            long n = Math.Min(blockRows, rows - r);
-            using var scope = torch.NewDisposeScope();
-            var blocks = ReadBlocks(name, sources, buffers, r, n, perRow);
-            kernel(blocks[0], blocks.Skip(1).ToList(), flat.narrow(0, r * perRow, n * perRow));
-        }
+            using var target = flat.narrow(0, start, pre.numel());
+            kernel(pre, models, target);
+        });
         return output;
     }
 

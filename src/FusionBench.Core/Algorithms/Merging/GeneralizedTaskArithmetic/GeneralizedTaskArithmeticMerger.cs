@@ -122,10 +122,17 @@ internal static class GeneralizedTaskArithmeticMerger
         if (mergedNames.Any(n => plan.ComputeType(n) != ScalarType.Float32)) return null;
         var thresholds = StreamedThresholds(plan, mergedNames, dare, ties.Threshold, ct);
         if (thresholds is null) return null;
+        // The kept magnitudes' lower bounds for the fused kernels: no threshold keeps everything.
+        var keepFrom = thresholds.Select(t => t is double v ? (float)v : float.NegativeInfinity).ToArray();
         double electedSignTotal = 0;
         foreach (var name in mergedNames)
         {
             ct.ThrowIfCancellationRequested();
+            if (Fused(plan, name, dare))
+            {
+                plan.ForEachStoredBlock(name, (_, p, models) => electedSignTotal += TiesKernels.ElectedSignSum(p, models, keepFrom));
+                continue;
+            }
             ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
             {
                 TaskVectorKernels.Trim(tv, thresholds);
@@ -145,6 +152,9 @@ internal static class GeneralizedTaskArithmeticMerger
         return plan.Lazily(name =>
         {
             if (!mergedSet.Contains(name)) return plan.ReadCompute(pre, name);
+            if (Fused(plan, name, dare))
+                return plan.MergeRowsStored(name, (p, models, output) =>
+                    TiesKernels.Merge(output, p, models, keepFrom, majority, ties.MergeFunction, scalingFactor));
             if (dare is not null)
             {
                 var p = plan.ReadCompute(pre, name).flatten();
@@ -157,6 +167,13 @@ internal static class GeneralizedTaskArithmeticMerger
             });
         });
     }
+
+    /// <summary>
+    /// Whether a tensor goes through the fused TIES kernels (<see cref="TiesKernels"/>): every input and the output stored
+    /// in one of their dtypes, and no DARE (whose mask is drawn per whole tensor by torch's generator).
+    /// </summary>
+    private static bool Fused(MergePlan plan, string name, DareStep? dare) =>
+        dare is null && TiesKernels.Supports(plan.Infos[name].DType) && plan.AllStoredAs(name, plan.Infos[name].DType);
 
     /// <summary>
     /// Calls <paramref name="use"/> with [N, n] task vectors of one tensor: row block by row block, or (DARE: one mask
@@ -196,11 +213,16 @@ internal static class GeneralizedTaskArithmeticMerger
         if (k <= 0 || d == 0) return Enumerable.Repeat<double?>(null, plan.Count).ToList();
         var high = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
         var low = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
-        void Pass(Action<int, Tensor> count)
+        void Pass(Action<int, Tensor> count, Action<Tensor, IReadOnlyList<Tensor>> fused)
         {
             foreach (var name in names)
             {
                 ct.ThrowIfCancellationRequested();
+                if (Fused(plan, name, dare))
+                {
+                    plan.ForEachStoredBlock(name, (_, p, models) => fused(p, models));
+                    continue;
+                }
                 ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
                 {
                     tv.abs_();
@@ -210,10 +232,11 @@ internal static class GeneralizedTaskArithmeticMerger
                 });
             }
         }
-        Pass((i, magnitudes) => TaskVectorKernels.AddHighHistogram(magnitudes, high[i]));
+        Pass((i, magnitudes) => TaskVectorKernels.AddHighHistogram(magnitudes, high[i]), (p, models) => TiesKernels.AddHighHistograms(p, models, high));
         var buckets = high.Select(h => TaskVectorKernels.RadixBucket(h, k)).ToArray();
         if (buckets.Any(b => b is null)) return null;
-        Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, buckets[i]!.Value.Bucket, low[i]));
+        var bucketOf = buckets.Select(b => b!.Value.Bucket).ToArray();
+        Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, bucketOf[i], low[i]), (p, models) => TiesKernels.AddLowHistograms(p, models, bucketOf, low));
         return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(buckets[i]!.Value.Bucket, low[i], k - buckets[i]!.Value.Below)).ToList();
     }
 
