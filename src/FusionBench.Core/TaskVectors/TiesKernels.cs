@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using FusionBench.Core.Internal;
 using static TorchSharp.torch;
 
@@ -19,7 +21,10 @@ internal static unsafe class TiesKernels
     /// <summary>Whether the kernels read and write this dtype.</summary>
     public static bool Supports(ScalarType dtype) => dtype is ScalarType.BFloat16 or ScalarType.Float16 or ScalarType.Float32;
 
-    /// <summary>Adds the high 16 bits of each model's magnitudes |θᵢ − θ₀| (as float32) to <paramref name="high"/>[i].</summary>
+    /// <summary>
+    /// Adds the high 16 bits of each model's magnitudes |θᵢ − θ₀| (as float32) to <paramref name="high"/>[i], a histogram
+    /// of <see cref="HistogramLength"/> counts (<see cref="Fold"/> gives the 2¹⁶ buckets).
+    /// </summary>
     public static void AddHighHistograms(Tensor pre, IReadOnlyList<Tensor> models, long[][] high) =>
         PerModel(pre, models, (p, m, n, i) => Histogram(pre.dtype, p, m, n, high[i], bucket: -1));
 
@@ -85,20 +90,65 @@ internal static unsafe class TiesKernels
         }
     }
 
-    /// <summary>bucket −1: count the high 16 bits; else count the low 16 bits of the magnitudes in that high bucket.</summary>
+    /// <summary>
+    /// bucket −1: count the high 16 bits; else count the low 16 bits of the magnitudes in that high bucket. Eight
+    /// magnitudes are formed at once; consecutive ones count into the four interleaved copies of the histogram, because
+    /// task-vector magnitudes crowd into a few buckets and one copy would make every increment wait for the last.
+    /// </summary>
     private static void Histogram<T>(byte* pre, byte* model, long n, long[] counts, int bucket) where T : struct, IStoredFloat
     {
+        if (counts.Length != HistogramLength) throw new ArgumentException($"A histogram has {HistogramLength} counts (four copies; see Fold).", nameof(counts));
+        const int Copy = 1 << 16;
+        uint* mags = stackalloc uint[8];
         fixed (long* c = counts)
         {
-            if (bucket < 0)
-                for (long j = 0; j < n; j++) c[Magnitude<T>(pre, model, j) >> 16]++;
-            else
-                for (long j = 0; j < n; j++)
+            long j = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var mask = Vector256.Create(0x7FFF_FFFFu);
+                var target = Vector256.Create((uint)bucket);
+                for (; j + 8 <= n; j += 8)
                 {
-                    uint bits = Magnitude<T>(pre, model, j);
-                    if ((bits >> 16) == (uint)bucket) c[bits & 0xFFFF]++;
+                    var mag = (T.Load8(model, j) - T.Load8(pre, j)).AsUInt32() & mask;
+                    if (bucket < 0)
+                    {
+                        (mag >> 16).Store(mags);
+                        c[mags[0]]++;
+                        c[Copy + mags[1]]++;
+                        c[2 * Copy + mags[2]]++;
+                        c[3 * Copy + mags[3]]++;
+                        c[mags[4]]++;
+                        c[Copy + mags[5]]++;
+                        c[2 * Copy + mags[6]]++;
+                        c[3 * Copy + mags[7]]++;
+                        continue;
+                    }
+                    if (Vector256.EqualsAny(mag >> 16, target))
+                    {
+                        mag.Store(mags);
+                        for (int k = 0; k < 8; k++)
+                            if ((mags[k] >> 16) == (uint)bucket) c[(k & 3) * Copy + (mags[k] & 0xFFFF)]++;
+                    }
                 }
+            }
+            for (; j < n; j++)
+            {
+                uint bits = Magnitude<T>(pre, model, j);
+                if (bucket < 0) c[bits >> 16]++;
+                else if ((bits >> 16) == (uint)bucket) c[bits & 0xFFFF]++;
+            }
         }
+    }
+
+    /// <summary>The length of the histograms the kernels count into: four interleaved copies of 2¹⁶ counts.</summary>
+    public const int HistogramLength = 4 << 16;
+
+    /// <summary>The 2¹⁶ counts of a histogram of <see cref="HistogramLength"/>: its four copies added.</summary>
+    public static long[] Fold(long[] counts)
+    {
+        var folded = new long[1 << 16];
+        for (int b = 0; b < folded.Length; b++) folded[b] = counts[b] + counts[(1 << 16) + b] + counts[(2 << 16) + b] + counts[(3 << 16) + b];
+        return folded;
     }
 
     /// <summary>The bits of |θᵢ − θ₀| in float32 (abs clears the sign bit, as torch's abs does, NaN included).</summary>
@@ -134,24 +184,68 @@ internal static unsafe class TiesKernels
         private long Run<T>(long start, long len, bool merge) where T : struct, IStoredFloat
         {
             int n = _models.Length;
-            float* tv = stackalloc float[n];
             byte** m = stackalloc byte*[n];
-            float* thr = stackalloc float[n];
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) m[i] = (byte*)_models[i];
+            long end = start + len, j = start, signs = 0;
+            if (Vector256.IsHardwareAccelerated)
             {
-                m[i] = (byte*)_models[i];
-                thr[i] = thresholds[i];
+                var tv = stackalloc Vector256<float>[n];
+                var thr = stackalloc Vector256<float>[n];
+                for (int i = 0; i < n; i++) thr[i] = Vector256.Create(thresholds[i]);
+                var zero = Vector256<float>.Zero;
+                var one = Vector256.Create(1f);
+                var fill = Vector256.Create((float)majority);
+                var lam = Vector256.Create(lambda);
+                for (; j + 8 <= end; j += 8)
+                {
+                    var pv = T.Load8(_pre, j);
+                    var sum = zero;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var t = T.Load8(m[i], j) - pv;
+                        t = Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(t), thr[i]), zero, t);
+                        tv[i] = t;
+                        sum += t;
+                    }
+                    var pos = Vector256.GreaterThan(sum, zero);
+                    var neg = Vector256.LessThan(sum, zero);
+                    if (!merge)
+                    {
+                        signs += BitOperations.PopCount(pos.ExtractMostSignificantBits()) - BitOperations.PopCount(neg.ExtractMostSignificantBits());
+                        continue;
+                    }
+                    var sign = Vector256.ConditionalSelect(pos, one, Vector256.ConditionalSelect(neg, -one, fill));
+                    var up = Vector256.GreaterThan(sign, zero);
+                    Vector256<float> acc = zero, count = zero, max = zero;
+                    for (int i = 0; i < n; i++)
+                    {
+                        var t = tv[i];
+                        var keep = Vector256.ConditionalSelect(up, Vector256.GreaterThan(t, zero), Vector256.LessThan(t, zero));
+                        var sel = t * (keep & one);
+                        acc += sel;
+                        count += ~Vector256.Equals(sel, zero) & one;
+                        var a = Vector256.Abs(sel);
+                        max = Vector256.ConditionalSelect(Vector256.GreaterThan(a, max) | ~Vector256.Equals(a, a), a, max); // NaN propagates, as amax
+                    }
+                    var merged = mergeFunction switch
+                    {
+                        MergeFunction.Sum => acc,
+                        MergeFunction.Mean => acc / Vector256.Max(count, one),
+                        _ => max * sign,
+                    };
+                    T.Store8(Output, j, merged * lam + pv);
+                }
             }
-            long signs = 0;
-            for (long j = start; j < start + len; j++)
+            float* tvs = stackalloc float[n];
+            for (; j < end; j++)
             {
                 float pv = T.Load(_pre, j);
                 float sum = 0f;
                 for (int i = 0; i < n; i++)
                 {
                     float t = T.Load(m[i], j) - pv;
-                    if (MathF.Abs(t) < thr[i]) t = 0f; // masked_fill_(|τ| < thr, 0)
-                    tv[i] = t;
+                    if (MathF.Abs(t) < thresholds[i]) t = 0f; // masked_fill_(|τ| < thr, 0)
+                    tvs[i] = t;
                     sum += t;
                 }
                 // torch's sign: (0 < x) − (x < 0), so NaN and ±0 give 0.
@@ -167,11 +261,11 @@ internal static unsafe class TiesKernels
                 for (int i = 0; i < n; i++)
                 {
                     // where(sign > 0, τ > 0, τ < 0) as a 0/1 factor: a dropped entry is τ·0 (a signed zero), as in torch.
-                    float t = tv[i];
-                    float s = t * ((sign > 0f ? t > 0f : t < 0f) ? 1f : 0f);
-                    acc += s;
-                    if (s != 0f) count++;
-                    max = MathF.Max(max, MathF.Abs(s));
+                    float t = tvs[i];
+                    float sel = t * ((sign > 0f ? t > 0f : t < 0f) ? 1f : 0f);
+                    acc += sel;
+                    if (sel != 0f) count++;
+                    max = MathF.Max(max, MathF.Abs(sel));
                 }
                 float merged = mergeFunction switch
                 {
@@ -190,6 +284,8 @@ internal static unsafe class TiesKernels
     {
         static abstract float Load(byte* data, long index);
         static abstract void Store(byte* data, long index, float value);
+        static abstract Vector256<float> Load8(byte* data, long index);
+        static abstract void Store8(byte* data, long index, Vector256<float> value);
     }
 
     private readonly struct Bf16 : IStoredFloat
@@ -201,17 +297,44 @@ internal static unsafe class TiesKernels
             uint u = BitConverter.SingleToUInt32Bits(value);
             ((ushort*)data)[index] = float.IsNaN(value) ? (ushort)0x7FC0 : (ushort)((u + ((u >> 16) & 1) + 0x7FFF) >> 16);
         }
+
+        public static Vector256<float> Load8(byte* data, long index)
+        {
+            var (lo, hi) = Vector128.Widen(Vector128.Load((ushort*)data + index));
+            return Vector256.ShiftLeft(Vector256.Create(lo, hi), 16).AsSingle();
+        }
+
+        public static void Store8(byte* data, long index, Vector256<float> value)
+        {
+            var bits = value.AsUInt32();
+            var rounded = (bits + ((bits >> 16) & Vector256.Create(1u)) + Vector256.Create(0x7FFFu)) >> 16;
+            var result = Vector256.ConditionalSelect(Vector256.Equals(value, value).AsUInt32(), rounded, Vector256.Create(0x7FC0u));
+            Vector128.Narrow(result.GetLower(), result.GetUpper()).Store((ushort*)data + index);
+        }
     }
 
     private readonly struct F16 : IStoredFloat
     {
         public static float Load(byte* data, long index) => (float)((Half*)data)[index];
         public static void Store(byte* data, long index, float value) => ((Half*)data)[index] = (Half)value;
+
+        public static Vector256<float> Load8(byte* data, long index)
+        {
+            var h = (Half*)data + index;
+            return Vector256.Create((float)h[0], (float)h[1], (float)h[2], (float)h[3], (float)h[4], (float)h[5], (float)h[6], (float)h[7]);
+        }
+
+        public static void Store8(byte* data, long index, Vector256<float> value)
+        {
+            for (int k = 0; k < 8; k++) Store(data, index + k, value.GetElement(k));
+        }
     }
 
     private readonly struct F32 : IStoredFloat
     {
         public static float Load(byte* data, long index) => ((float*)data)[index];
         public static void Store(byte* data, long index, float value) => ((float*)data)[index] = value;
+        public static Vector256<float> Load8(byte* data, long index) => Vector256.Load((float*)data + index);
+        public static void Store8(byte* data, long index, Vector256<float> value) => value.Store((float*)data + index);
     }
 }

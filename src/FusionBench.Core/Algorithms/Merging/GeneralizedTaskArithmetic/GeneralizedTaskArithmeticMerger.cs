@@ -211,8 +211,9 @@ internal static class GeneralizedTaskArithmeticMerger
         double fraction = threshold > 1 ? threshold / 100.0 : threshold;
         long k = d - (long)Math.Floor(d * fraction);
         if (k <= 0 || d == 0) return Enumerable.Repeat<double?>(null, plan.Count).ToList();
-        var high = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
-        var low = Enumerable.Range(0, plan.Count).Select(_ => new long[1 << 16]).ToArray();
+        // The fused kernels count into four interleaved copies (TiesKernels.Fold adds them); the tensor path into the first.
+        var high = Enumerable.Range(0, plan.Count).Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
+        var low = Enumerable.Range(0, plan.Count).Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
         void Pass(Action<int, Tensor> count, Action<Tensor, IReadOnlyList<Tensor>> fused)
         {
             foreach (var name in names)
@@ -233,11 +234,11 @@ internal static class GeneralizedTaskArithmeticMerger
             }
         }
         Pass((i, magnitudes) => TaskVectorKernels.AddHighHistogram(magnitudes, high[i]), (p, models) => TiesKernels.AddHighHistograms(p, models, high));
-        var buckets = high.Select(h => TaskVectorKernels.RadixBucket(h, k)).ToArray();
+        var buckets = high.Select(h => TaskVectorKernels.RadixBucket(TiesKernels.Fold(h), k)).ToArray();
         if (buckets.Any(b => b is null)) return null;
         var bucketOf = buckets.Select(b => b!.Value.Bucket).ToArray();
         Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, bucketOf[i], low[i]), (p, models) => TiesKernels.AddLowHistograms(p, models, bucketOf, low));
-        return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(buckets[i]!.Value.Bucket, low[i], k - buckets[i]!.Value.Below)).ToList();
+        return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(bucketOf[i], TiesKernels.Fold(low[i]), k - buckets[i]!.Value.Below)).ToList();
     }
 
     /// <summary>θ₀ + λ·Σᵢ τᵢ for one tensor (τᵢ DARE-dropped when asked); remove_keys keep θ₀.</summary>
