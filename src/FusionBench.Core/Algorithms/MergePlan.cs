@@ -1,4 +1,5 @@
 using TorchSharp;
+using FusionBench.Core.Checkpoints;
 
 namespace FusionBench.Core.Algorithms;
 
@@ -136,6 +137,18 @@ public sealed class MergePlan
         var info = Infos[name];
         if (info.Shape.Length == 0 || info.ElementCount <= BlockElements)
             return ToOutput(name, mergeBlock(Pretrained is null ? null : ReadCompute(Pretrained, name), Models.Select(m => ReadCompute(m, name)).ToList()).view(info.Shape));
+        if (TakeRowSink(name) is { } sink)
+        {
+            var buffer = OutputBuffer(info.DType);
+            ForEachRowBlock(name, (start, count, p, models) =>
+            {
+                using var merged = mergeBlock(p, models);
+                using var target = buffer.narrow(0, 0, merged.numel());
+                target.copy_(merged.view(-1));
+                sink(target);
+            });
+            return RowsWritten(name);
+        }
         var output = torch.empty(info.Shape, info.DType);
         ForEachRowBlock(name, (start, count, p, models) =>
         {
@@ -143,6 +156,37 @@ public sealed class MergePlan
             target.copy_(mergeBlock(p, models).view(target.shape));
         });
         return output;
+    }
+
+    // A streamed merge being written (LazyMerge.ReadInBlocks) lends the writer's block sink for one tensor: the first
+    // MergeRows/MergeRowsStored of that tensor hands its output blocks to the writer, from one reused buffer, instead
+    // of assembling the tensor, so not even the merged embedding is ever whole in memory.
+    private Action<torch.Tensor>? _rowSink;
+    private string? _rowSinkTensor;
+    private torch.Tensor? _rowsWritten;
+    private torch.Tensor? _output;
+
+    /// <summary>The lent sink if <paramref name="name"/> is the tensor being written and has more than one row block.</summary>
+    private Action<torch.Tensor>? TakeRowSink(string name)
+    {
+        if (_rowSink is null || _rowSinkTensor != name || RowBlocks(Infos[name]).BlockRows >= RowBlocks(Infos[name]).Rows) return null;
+        var sink = _rowSink;
+        _rowSink = null;
+        return sink;
+    }
+
+    /// <summary>The empty placeholder a merge returns for a tensor whose blocks went to the writer.</summary>
+    private torch.Tensor RowsWritten(string name) => _rowsWritten = torch.empty(0, Infos[name].DType);
+
+    /// <summary>One reused output block of <see cref="BlockElements"/> (rounded up to whole rows) in <paramref name="dtype"/>.</summary>
+    private torch.Tensor OutputBuffer(torch.ScalarType dtype)
+    {
+        long elements = Infos.Values.Where(i => i.Shape.Length > 0).Select(i => RowBlocks(i)).Max(b => Math.Min(b.Rows, b.BlockRows) * b.PerRow);
+        if (_output is { } o && o.dtype == dtype && o.shape[0] >= elements) return o;
+        _output?.Dispose();
+        _output = torch.empty(elements, dtype);
+        _output.DetachFromDisposeScope();
+        return _output;
     }
 
     /// <summary>
@@ -239,6 +283,17 @@ public sealed class MergePlan
     internal torch.Tensor MergeRowsStored(string name, Action<torch.Tensor, IReadOnlyList<torch.Tensor>, torch.Tensor> kernel)
     {
         var info = Infos[name];
+        if (TakeRowSink(name) is { } sink)
+        {
+            var buffer = OutputBuffer(info.DType);
+            ForEachStoredBlock(name, (_, pre, models) =>
+            {
+                using var target = buffer.narrow(0, 0, pre.numel());
+                kernel(pre, models, target);
+                sink(target);
+            });
+            return RowsWritten(name);
+        }
         var output = torch.empty(info.Shape, info.DType);
         using var flat = output.view(-1);
         ForEachStoredBlock(name, (start, pre, models) =>
@@ -282,6 +337,8 @@ public sealed class MergePlan
     {
         Release(ref _stored);
         Release(ref _compute);
+        _output?.Dispose();
+        _output = null;
     }
 
     /// <summary>Converts a computed tensor to the output dtype of <paramref name="name"/>.</summary>
@@ -322,13 +379,47 @@ public sealed class MergePlan
     /// <c>Read(name)</c> merges that tensor (reading one tensor of every model) and holds nothing else, so writing it
     /// with <see cref="Checkpoints.Checkpoint.Save"/> streams the merge to disk tensor by tensor. Valid while the pool is open.
     /// </summary>
-    public IWeightSource Lazily(Func<string, torch.Tensor> mergeFloat, string name = "merged") => new LazyMerge(this, mergeFloat, name);
+    public IWeightSource Lazily(Func<string, torch.Tensor> mergeFloat, string name = "merged") => new LazyMerge(this, mergeFloat, name, rowBlocks: false);
+
+    /// <summary>
+    /// Like <see cref="Lazily"/>, for steps that return <see cref="MergeRows"/>' (or <see cref="MergeRowsStored"/>')
+    /// result unchanged: a writer then gets a large tensor's merged row blocks one by one (<see cref="IRowBlockSource"/>)
+    /// instead of the whole tensor.
+    /// </summary>
+    internal IWeightSource LazilyInRowBlocks(Func<string, torch.Tensor> mergeFloat, string name = "merged") => new LazyMerge(this, mergeFloat, name, rowBlocks: true);
 
     private torch.Tensor MergeOne(string name, Func<string, torch.Tensor> mergeFloat) =>
         IsFloat(name) ? ToOutput(name, mergeFloat(name)) : CopyUnmerged(name);
 
-    private sealed class LazyMerge(MergePlan plan, Func<string, torch.Tensor> mergeFloat, string name) : IWeightSource
+    private sealed class LazyMerge(MergePlan plan, Func<string, torch.Tensor> mergeFloat, string name, bool rowBlocks) : IWeightSource, IRowBlockSource
     {
+        public void ReadInBlocks(string tensorName, Action<torch.Tensor> write)
+        {
+            if (!Contains(tensorName)) throw new KeyNotFoundException($"The merge has no tensor '{tensorName}'.");
+            using var scope = torch.NewDisposeScope();
+            plan._rowSink = rowBlocks ? write : null;
+            plan._rowSinkTensor = tensorName;
+            plan._rowsWritten = null;
+            try
+            {
+                var t = plan.MergeOne(tensorName, mergeFloat);
+                if (plan._rowsWritten is { } placeholder)
+                {
+                    // The blocks went to the writer; the step must have returned the placeholder itself.
+                    if (!ReferenceEquals(t, placeholder) && t.numel() != 0)
+                        throw new InvalidOperationException($"The merge step of '{tensorName}' changed MergeRows' result; it must return it unchanged to stream row blocks.");
+                    return;
+                }
+                write(t.contiguous().view(-1));
+            }
+            finally
+            {
+                plan._rowSink = null;
+                plan._rowSinkTensor = null;
+                plan._rowsWritten = null;
+            }
+        }
+
         public string Name => name;
         public IReadOnlyList<string> TensorNames => plan.TensorNames;
         public bool Contains(string tensorName) => plan.Infos.ContainsKey(tensorName);

@@ -140,8 +140,19 @@ public static class StreamingMerge
     }
 
     /// <summary>A source that reports each tensor read (that is, written) to a progress sink.</summary>
-    private sealed class Reporting(IWeightSource inner, IProgress<FusionProgress> progress) : IWeightSource
+    private sealed class Reporting(IWeightSource inner, IProgress<FusionProgress> progress) : IWeightSource, IRowBlockSource
     {
+        public void ReadInBlocks(string tensorName, Action<TorchSharp.torch.Tensor> write)
+        {
+            if (inner is IRowBlockSource blocks) blocks.ReadInBlocks(tensorName, write);
+            else
+            {
+                using var t = inner.Read(tensorName);
+                write(t);
+            }
+            progress.Report(new FusionProgress("write", ++_done, inner.TensorNames.Count, _clock.Elapsed, tensorName));
+        }
+
         private readonly Stopwatch _clock = Stopwatch.StartNew();
         private int _done;
         public string Name => inner.Name;
@@ -160,8 +171,27 @@ public static class StreamingMerge
     }
 
     /// <summary>A source whose floating-point tensors are converted to one dtype as they are read.</summary>
-    private sealed class Cast(IWeightSource inner, TorchSharp.torch.ScalarType dtype) : IWeightSource
+    private sealed class Cast(IWeightSource inner, TorchSharp.torch.ScalarType dtype) : IWeightSource, IRowBlockSource
     {
+        public void ReadInBlocks(string tensorName, Action<TorchSharp.torch.Tensor> write)
+        {
+            if (inner is not IRowBlockSource blocks)
+            {
+                using var t = Read(tensorName);
+                write(t);
+                return;
+            }
+            blocks.ReadInBlocks(tensorName, block =>
+            {
+                if (!TorchSharp.torch.is_floating_point(block.dtype) || block.dtype == dtype) write(block);
+                else
+                {
+                    using var c = block.to(dtype);
+                    write(c);
+                }
+            });
+        }
+
         public string Name => inner.Name;
         public IReadOnlyList<string> TensorNames => inner.TensorNames;
         public bool Contains(string tensorName) => inner.Contains(tensorName);

@@ -32,6 +32,6 @@ public abstract class TensorwiseMergeAlgorithm<TOptions> : FusionAlgorithm<TOpti
     protected sealed override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
     {
         var plan = CreatePlan(modelPool);
-        return plan.Lazily(Step(plan));
+        return plan.LazilyInRowBlocks(Step(plan));
     }
 }

@@ -37,13 +37,24 @@ public static class SafeTensorsWriter
         {
             cancellationToken.ThrowIfCancellationRequested();
             using var scope = torch.NewDisposeScope();
-            var t = source.Read(name);
-            if (t.device_type != DeviceType.CPU) t = t.cpu();
-            if (!t.is_contiguous()) t = t.contiguous();
-            long n = t.NumberOfElements * t.ElementSize;
-            NativeTensorMemory.WriteFrom(handle, offset, t, n);
-            offset += n;
+            long end = offset + source.GetInfo(name).ByteCount;
+            if (source is IRowBlockSource blocks)
+                blocks.ReadInBlocks(name, block => offset = Append(handle, offset, end, block, name));
+            else
+                offset = Append(handle, offset, end, source.Read(name), name);
+            if (offset != end) throw new InvalidOperationException($"'{name}' gave {offset - (end - source.GetInfo(name).ByteCount)} bytes; its header says {source.GetInfo(name).ByteCount}.");
         }
+    }
+
+    /// <summary>Writes a tensor's (or a block's) bytes at <paramref name="offset"/>; returns the offset after them.</summary>
+    private static long Append(Microsoft.Win32.SafeHandles.SafeFileHandle handle, long offset, long end, torch.Tensor t, string name)
+    {
+        if (t.device_type != DeviceType.CPU) t = t.cpu();
+        if (!t.is_contiguous()) t = t.contiguous();
+        long n = t.NumberOfElements * t.ElementSize;
+        if (offset + n > end) throw new InvalidOperationException($"'{name}' gave more bytes than its header's {end - offset} left.");
+        NativeTensorMemory.WriteFrom(handle, offset, t, n);
+        return offset + n;
     }
 
     /// <summary>The header JSON (padded with spaces to a multiple of 8 bytes, as Hugging Face does).</summary>

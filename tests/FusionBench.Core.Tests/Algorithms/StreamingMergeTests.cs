@@ -153,6 +153,54 @@ public class StreamingMergeTests
         Assert.True(whole.Weights["embed.weight"].equal(embed).all().ToBoolean(), "the in-memory merge differs from the streamed one");
     }
 
+    [Theory]
+    [InlineData("simple_average", null)]
+    [InlineData("task_arithmetic", null)]
+    [InlineData("task_arithmetic", "float16")]
+    [InlineData("ties_merging", null)]
+    [InlineData("magmax", null)]
+    public void ALargeTensor_ReachesTheWriterInRowBlocks_AndTheFileHasTheInMemoryMergesBits(string method, string? outputDType)
+    {
+        // A 2,100 × 2,048 bf16 "embedding" (4.3M elements > MergePlan.BlockElements): the streamed merge hands the writer
+        // row blocks from one reused buffer, so the merged tensor is never whole in memory; the file still holds exactly
+        // the in-memory merge (cast to float16 when asked).
+        using var dir = TestData.NewTempDir();
+        using var g = new TorchSharp.torch.Generator(21);
+        string Save(string name, Tensor? around)
+        {
+            using var d = new StateDict(name);
+            using var t = around is null ? randn(new long[] { 2100, 2048 }, generator: g) : around.to(ScalarType.Float32) + randn(new long[] { 2100, 2048 }, generator: g).mul_(0.1);
+            d.Add("embed.weight", t.to(ScalarType.BFloat16));
+            d.Add("norm.weight", ones(16));
+            Checkpoint.Save(d, dir.File(name + ".safetensors"));
+            return dir.File(name + ".safetensors");
+        }
+        string pre = Save("pre", null);
+        using var preDict = StateDict.CopyFrom(Checkpoint.Open(pre));
+        using var pool = ModelPool.FromCheckpoints(pre, new[] { "a", "b", "c" }.ToDictionary(n => n, n => Save(n, preDict["embed.weight"])));
+
+        using (var streamed = ((IStreamingFusionAlgorithm)Create(method)).FuseStreaming(pool)!)
+        {
+            var blocks = new List<long>();
+            ((IRowBlockSource)streamed).ReadInBlocks("embed.weight", b => blocks.Add(b.numel()));
+            Assert.True(blocks.Count > 1, $"{blocks.Count} block(s)");
+            Assert.All(blocks, n => Assert.True(n <= MergePlan.BlockElements && n % 2048 == 0, $"block of {n}"));
+            Assert.Equal(2100L * 2048, blocks.Sum());
+        }
+
+        var dtype = outputDType is null ? (ScalarType?)null : ScalarType.Float16;
+        StreamingMerge.MergeToCheckpoint(Create(method), pool, dir.File("merged"), outputDType: dtype);
+        using var inMemory = Create(method).Fuse(pool);
+        using var written = Checkpoint.Open(dir.File("merged"));
+        foreach (var name in new[] { "embed.weight", "norm.weight" })
+        {
+            using var w = written.Read(name);
+            using var e = dtype is { } d ? inMemory.Weights[name].to(d) : inMemory.Weights[name].clone();
+            Assert.Equal(e.dtype, w.dtype);
+            Assert.True(w.contiguous().bytes.SequenceEqual(e.contiguous().bytes), $"{name} differs from the in-memory merge");
+        }
+    }
+
     [Fact]
     public void AMergeCancelledOrFailingHalfWay_LeavesNoOutputFolder_AndAnEarlierOutputIntact()
     {

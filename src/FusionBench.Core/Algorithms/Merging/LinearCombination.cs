@@ -9,7 +9,7 @@ internal static class LinearCombination
         plan.MergeEachTensor(Step(plan, weights, divisor), ct);
 
     /// <summary>The same merge, computed tensor by tensor as it is read (<see cref="MergePlan.Lazily"/>).</summary>
-    public static IWeightSource Stream(MergePlan plan, double[] weights, double divisor) => plan.Lazily(Step(plan, weights, divisor));
+    public static IWeightSource Stream(MergePlan plan, double[] weights, double divisor) => plan.LazilyInRowBlocks(Step(plan, weights, divisor));
 
     /// <summary>One tensor, merged row block by row block (<see cref="MergePlan.MergeRows"/>).</summary>
     private static Func<string, Tensor> Step(MergePlan plan, double[] weights, double divisor) => name => plan.MergeRows(name, (_, models) =>

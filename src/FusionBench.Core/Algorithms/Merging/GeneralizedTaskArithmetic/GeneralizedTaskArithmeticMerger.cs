@@ -104,7 +104,7 @@ internal static class GeneralizedTaskArithmeticMerger
     /// look at the whole model.)
     /// </summary>
     public static IWeightSource Stream(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys) =>
-        plan.Lazily(Step(plan, scalingFactor, dare, removeKeys));
+        plan.LazilyInRowBlocks(Step(plan, scalingFactor, dare, removeKeys));
 
     /// <summary>
     /// TIES (and DARE TIES) streamed, exact to the in-memory merge: each model's trim threshold — the k-th magnitude over
@@ -149,7 +149,7 @@ internal static class GeneralizedTaskArithmeticMerger
             sign.masked_fill_(sign.eq(0), majority);
             return TaskVectorKernels.DisjointMerge(tv, sign, ties.MergeFunction).mul_(scalingFactor).add_(p);
         }
-        return plan.Lazily(name =>
+        return plan.LazilyInRowBlocks(name =>
         {
             if (!mergedSet.Contains(name)) return plan.ReadCompute(pre, name);
             if (Fused(plan, name, dare))
