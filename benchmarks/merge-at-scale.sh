@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Peak memory and wall time of `fusionbench merge` on Qwen2-0.5B-shaped bf16 folders (4 fine-tunes + pretrained,
-# sharded at 1 GB) at two depths, next to the floor of reading every input once and writing one output (cat > file).
-# Run alone on the machine. Usage: benchmarks/merge-at-scale.sh [DIR] [LAYERS...]
+# Peak memory and wall time of `fusionbench merge` on Qwen2-shaped bf16 folders (4 fine-tunes + pretrained, sharded at
+# 1 GB), next to the floor of reading every input once and writing one output (cat > file) and to PyTorch baselines.
+# Run alone on the machine. Usage: benchmarks/merge-at-scale.sh [DIR] [LAYERS[:SIZE]...]   (SIZE 0.5b or 1.5b;
+# default "8 24"; the issue's two sizes: "24 28:1.5b").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/fusionbench-merge-at-scale}
@@ -20,28 +21,39 @@ measure() { # label, command...
 }
 echo "| layers | run | wall (m:ss) | peak RSS (MB) |"
 echo "|---:|---|---:|---:|"
-for layers in $depths; do
+floor() { # label, dir: read all five inputs once, write one output of the same size
+  measure "$1" bash -c "cat $2/task*/*.safetensors > /dev/null; cat $2/pretrained/*.safetensors > $2/floor.bin; sync"
+  rm -f "$2/floor.bin"
+}
+for item in $depths; do
+  layers=${item%%:*}; shape=0.5b; [ "$item" != "$layers" ] && shape=${item#*:}
   rm -rf "$out/$layers"; mkdir -p "$out/$layers"
-  dotnet benchmarks/FusionBench.Core.Benchmarks/bin/Release/net10.0/FusionBench.Core.Benchmarks.dll make-llm "$out/$layers" "$layers" 4 >/dev/null
+  dotnet benchmarks/FusionBench.Core.Benchmarks/bin/Release/net10.0/FusionBench.Core.Benchmarks.dll make-llm "$out/$layers" "$layers" 4 "$shape" >/dev/null
   size=$(du -sh "$out/$layers/pretrained" | cut -f1)
   sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
   models="--model $out/$layers/task1 --model $out/$layers/task2 --model $out/$layers/task3 --model $out/$layers/task4"
-  measure "$layers ($size per model) | read all 5 inputs + write one output (floor)" bash -c "cat $out/$layers/*/*.safetensors > /dev/null; cat $out/$layers/pretrained/*.safetensors > $out/$layers/floor.bin; sync"
-  rm -f "$out/$layers/floor.bin"
+  floor "$layers $shape ($size per model) | read all 5 inputs + write one output (floor), cold cache" "$out/$layers"
+  floor "$layers | floor, warm cache" "$out/$layers"
+  params=$(( $(du -sb "$out/$layers/pretrained" | cut -f1) / 2 ))
+  budget=$(( 20 * 1024 * 1024 * 1024 ))
   for method in task_arithmetic ties_merging; do
+    floor "$layers | floor, warm cache (just before)" "$out/$layers"
     measure "$layers | fusionbench merge $method" $cli merge --method $method --pretrained "$out/$layers/pretrained" $models --output "$out/$layers/merged-$method" --max-shard-size 1GB
     inputs="$out/$layers/pretrained $out/$layers/merged-py.safetensors $out/$layers/task1 $out/$layers/task2 $out/$layers/task3 $out/$layers/task4"
-    measure "$layers | PyTorch per-tensor loop, $method" /usr/bin/python3 benchmarks/merge_baselines.py per_tensor $method $inputs
-    # FusionBench's way holds every model in float32 (TIES: also the [N, all] task-vector matrix); skip what would not fit.
-    params=$(( $(du -sb "$out/$layers/pretrained" | cut -f1) / 2 ))
-    factor=7; [ "$method" = ties_merging ] && factor=14
-    need=$(( params * 4 * factor ))
-    if [ "$need" -lt $(( 20 * 1024 * 1024 * 1024 )) ]; then
-      measure "$layers | PyTorch, FusionBench's way, $method" /usr/bin/python3 benchmarks/merge_baselines.py fusionbench $method $inputs
-    else
-      echo "| $layers | PyTorch, FusionBench's way, $method | skipped: needs ~$(( need / 1024 / 1024 / 1024 )) GB | - |"
-    fi
-    rm -f "$out/$layers/merged-py.safetensors"
+    # What the baselines hold in float32, in model copies (measured at 0.5B: 4.9/11.8 GB per-tensor, 13.2/23.1 GB
+    # FusionBench's way); skip what would not fit in this machine's memory.
+    for mode in per_tensor fusionbench; do
+      factor=3; [ $mode/$method = per_tensor/ties_merging ] && factor=7
+      [ $mode = fusionbench ] && factor=7 && [ "$method" = ties_merging ] && factor=14
+      need=$(( params * 4 * factor ))
+      label="PyTorch per-tensor loop"; [ $mode = fusionbench ] && label="PyTorch, FusionBench's way"
+      if [ "$need" -lt "$budget" ]; then
+        measure "$layers | $label, $method" /usr/bin/python3 benchmarks/merge_baselines.py $mode $method $inputs
+      else
+        echo "| $layers | $label, $method | skipped: needs ~$(( need / 1024 / 1024 / 1024 )) GB | - |"
+      fi
+      rm -f "$out/$layers/merged-py.safetensors"
+    done
   done
   # Four PEFT LoRA adapters (rank 16 on every linear layer) as models: W + (α/r)·B·A per tensor, then task arithmetic.
   dotnet benchmarks/FusionBench.Core.Benchmarks/bin/Release/net10.0/FusionBench.Core.Benchmarks.dll make-lora "$out/$layers" "$layers" 4 16 >/dev/null

@@ -61,11 +61,10 @@ internal static class LlmCheckpoints
     /// </summary>
     public static void WriteAdapters(string dir, int layers, int adapters, int rank)
     {
-        var targets = new (string Module, long Out, long In)[]
-        {
-            ("self_attn.q_proj", 896, 896), ("self_attn.k_proj", 128, 896), ("self_attn.v_proj", 128, 896), ("self_attn.o_proj", 896, 896),
-            ("mlp.gate_proj", 4864, 896), ("mlp.up_proj", 4864, 896), ("mlp.down_proj", 896, 4864),
-        };
+        // The adapted shapes come from the pretrained model, so adapters fit either size make-llm writes.
+        var modules = new[] { "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj" };
+        using var pretrained = Checkpoint.Open(Path.Combine(dir, "pretrained"));
+        var targets = modules.Select(m => { var shape = pretrained.GetInfo($"model.layers.0.{m}.weight").Shape; return (Module: m, Out: shape[0], In: shape[1]); }).ToArray();
         for (int a = 1; a <= adapters; a++)
         {
             string folder = Path.Combine(dir, $"lora{a}");
