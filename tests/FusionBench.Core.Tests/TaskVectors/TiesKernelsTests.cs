@@ -1,4 +1,5 @@
 using FusionBench.Core.Algorithms;
+using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 using FusionBench.Core.Algorithms.Merging.TiesMerging;
 using FusionBench.Core.ModelPools;
 using FusionBench.Core.TaskVectors;
@@ -67,17 +68,21 @@ public class TiesKernelsTests
         using var pool = new ModelPool(pre, models.Select((m, i) => KeyValuePair.Create($"t{i}", (IWeightSource)m)), ownsSources: false);
         var options = new TiesMergingOptions { Threshold = threshold, ScalingFactor = lambda, MergeFunc = Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true) };
         var ties = new TiesMergingAlgorithm(options);
-        using var inMemory = ties.Fuse(pool);
+        // The tensor-op path (model-sized threshold buffer, [N, n] matrices) is the reference; Fuse uses the kernels too.
+        using var inMemory = GeneralizedTaskArithmeticMerger.Merge(MergePlan.Create(pool, "ties_merging", requirePretrained: true), lambda, dare: null,
+            new TiesStep(threshold, options.MergeFunc), Array.Empty<string>(), default, tensorOps: true);
+        using var fused = ties.Fuse(pool);
         using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
         foreach (var name in pre.TensorNames)
         {
             using var s = streamed.Read(name);
-            var e = inMemory.Weights[name];
+            var e = inMemory[name];
+            Assert.True(fused.Weights[name].contiguous().bytes.SequenceEqual(e.contiguous().bytes), $"{name}: Fuse differs from the tensor-op merge");
             Assert.Equal(dtype, s.dtype);
             Assert.True(s.contiguous().bytes.SequenceEqual(e.contiguous().bytes), $"{name} differs from the in-memory merge");
         }
         // The merge did something: the scaled, trimmed, elected task vector moved the large tensor.
-        Assert.False(inMemory.Weights["embed.weight"].equal(pre["embed.weight"]).all().ToBoolean());
+        Assert.False(inMemory["embed.weight"].equal(pre["embed.weight"]).all().ToBoolean());
         foreach (var m in models) m.Dispose();
     }
 

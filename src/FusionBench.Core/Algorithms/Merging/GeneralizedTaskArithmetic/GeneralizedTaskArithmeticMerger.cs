@@ -39,10 +39,22 @@ internal sealed record TiesStep(double Threshold, MergeFunction MergeFunction);
 /// </summary>
 internal static class GeneralizedTaskArithmeticMerger
 {
+    /// <summary>
+    /// The merge in memory. <paramref name="tensorOps"/> forces TIES onto the tensor-op path (a model-sized magnitude
+    /// buffer for the thresholds, [N, n] task-vector matrices), the independent reference that the fused kernels'
+    /// streamed path is tested against; otherwise TIES without DARE takes that faster streamed path.
+    /// </summary>
     public static StateDict Merge(MergePlan plan, double scalingFactor, DareStep? dare, TiesStep? ties,
-        IReadOnlyCollection<string> removeKeys, CancellationToken ct)
+        IReadOnlyCollection<string> removeKeys, CancellationToken ct, bool tensorOps = false)
     {
         if (ties is null) return plan.MergeEachTensor(Step(plan, scalingFactor, dare, removeKeys), ct);
+        // The streamed TIES gives the same bits (tested) from histogram thresholds and fused kernels, with no model-sized
+        // magnitude buffer and no [N, n] task-vector matrices: use it whenever it applies (float32 compute).
+        if (dare is null && !tensorOps)
+        {
+            using var streamed = StreamTies(plan, scalingFactor, dare, ties, removeKeys, ct);
+            if (streamed is not null) return Materialize(plan, streamed, ct);
+        }
         var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
         var mergedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
@@ -95,6 +107,26 @@ internal static class GeneralizedTaskArithmeticMerger
         finally
         {
             foreach (var f in zeroSignFixes) f.Dispose();
+        }
+    }
+
+    /// <summary>Every tensor of a lazily merged source, read into memory in the plan's order.</summary>
+    private static StateDict Materialize(MergePlan plan, IWeightSource merged, CancellationToken ct)
+    {
+        var output = new StateDict("merged");
+        try
+        {
+            foreach (var name in plan.TensorNames)
+            {
+                ct.ThrowIfCancellationRequested();
+                output.Add(name, merged.Read(name));
+            }
+            return output;
+        }
+        catch
+        {
+            output.Dispose();
+            throw;
         }
     }
 
