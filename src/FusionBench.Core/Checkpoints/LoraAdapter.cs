@@ -132,35 +132,110 @@ public sealed class LoraAdapter : IWeightSource
     /// <inheritdoc />
     public void ReadRowsInto(string tensorName, long start, long count, Tensor destination)
     {
-        if (!_replaced.ContainsKey(tensorName) && !_adapted.ContainsKey(tensorName))
+        if (_replaced.ContainsKey(tensorName) || !_adapted.ContainsKey(tensorName))
         {
-            _base.ReadRowsInto(tensorName, start, count, destination);
+            if (_replaced.TryGetValue(tensorName, out var saved)) _adapter.ReadRowsInto(saved, start, count, destination);
+            else _base.ReadRowsInto(tensorName, start, count, destination);
             return;
         }
-        using var rows = ReadRows(tensorName, start, count);
-        destination.copy_(rows.reshape(-1));
+        // W's rows land in the destination, then W + s·(B·A)[rows] is formed in float32 in two buffers reused from
+        // block to block (the same operations as AddDelta, so the same bits) and written back over them in W's dtype.
+        _base.ReadRowsInto(tensorName, start, count, destination);
+        var (a, b, scale) = Factors(tensorName);
+        long n = destination.numel();
+        using var w32 = Scratch(ref _w32, n);
+        using var d32 = Scratch(ref _delta, n);
+        if (_fanInFanOut)
+        {
+            using var product = d32.view(b.shape[0], count).addmm_(b, a.narrow(1, start, count), beta: 0, alpha: 1);
+            using var delta = product.t();
+            using var rows = w32.view(delta.shape).copy_(destination.view(delta.shape));
+            rows.add_(delta, alpha: scale);
+        }
+        else
+        {
+            using var bRows = b.narrow(0, start, count);
+            using var delta = d32.view(count, a.shape[1]).addmm_(bRows, a, beta: 0, alpha: 1);
+            using var rows = w32.view(delta.shape).copy_(destination.view(delta.shape));
+            rows.add_(delta, alpha: scale);
+        }
+        destination.copy_(w32);
+    }
+
+    // Float32 work buffers of ReadRowsInto, kept at the largest block read so far.
+    private Tensor? _w32, _delta;
+
+    /// <summary>A flat float32 view of <paramref name="n"/> elements of a buffer kept in <paramref name="slot"/>, grown when too small.</summary>
+    private static Tensor Scratch(ref Tensor? slot, long n)
+    {
+        if (slot is null || slot.numel() < n)
+        {
+            slot?.Dispose();
+            slot = empty(n, ScalarType.Float32);
+            slot.DetachFromDisposeScope();
+        }
+        return slot.narrow(0, 0, n);
     }
 
     /// <summary>Rows start … start + count − 1 of W + s·B·A, from those rows of W (disposed); computed in float32, returned in W's dtype.</summary>
     private Tensor Adapted(string tensorName, Tensor wRows, long start, long count)
     {
-        var lora = _adapted[tensorName];
         using var scope = NewDisposeScope();
-        var w = wRows;
-        var a = _adapter.Read(lora.A).to(ScalarType.Float32);
-        var b = _adapter.Read(lora.B).to(ScalarType.Float32);
-        var fullShape = _base.GetInfo(tensorName).Shape;
+        using var w = wRows;
+        return AddDelta(tensorName, w, start, count).to(w.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>W[rows] (any dtype, flat or shaped) in float32 plus s·(B·A)[rows]: a new float32 tensor shaped as those rows.</summary>
+    private Tensor AddDelta(string tensorName, Tensor wRows, long start, long count)
+    {
+        var (a, b, scale) = Factors(tensorName);
         // fan_in_fan_out stores W as [in, out], so ΔW = (B·A)ᵀ and its rows are columns of B·A.
         var delta = _fanInFanOut ? b.matmul(a.narrow(1, start, count)).t() : b.narrow(0, start, count).matmul(a);
-        if (fullShape.Length != 2 || (_fanInFanOut ? a.shape[1] != fullShape[0] || b.shape[0] != fullShape[1] : b.shape[0] != fullShape[0] || a.shape[1] != fullShape[1]))
+        return wRows.to(ScalarType.Float32).view(delta.shape).add(delta, alpha: scale);
+    }
+
+    // A and B of the tensor being read, in float32: a large tensor is read in many row blocks, each needing all of A.
+    private string? _factorsOf;
+    private Tensor? _a, _b;
+
+    /// <summary>A and B of one adapted tensor in float32 (kept until another tensor is read), and its scale.</summary>
+    private (Tensor A, Tensor B, double Scale) Factors(string tensorName)
+    {
+        var lora = _adapted[tensorName];
+        if (_factorsOf != tensorName)
         {
-            var bad = _fanInFanOut ? new[] { a.shape[1], b.shape[0] } : new[] { b.shape[0], a.shape[1] };
-            throw new FusionException($"{Name}: B·A for '{tensorName}' is [{string.Join(", ", bad)}], the base weight is [{string.Join(", ", fullShape)}].");
+            ReleaseFactors();
+            using var scope = NewDisposeScope();
+            var a = _adapter.Read(lora.A).to(ScalarType.Float32);
+            var b = _adapter.Read(lora.B).to(ScalarType.Float32);
+            var fullShape = _base.GetInfo(tensorName).Shape;
+            if (fullShape.Length != 2 || (_fanInFanOut ? a.shape[1] != fullShape[0] || b.shape[0] != fullShape[1] : b.shape[0] != fullShape[0] || a.shape[1] != fullShape[1]))
+            {
+                var bad = _fanInFanOut ? new[] { a.shape[1], b.shape[0] } : new[] { b.shape[0], a.shape[1] };
+                throw new FusionException($"{Name}: B·A for '{tensorName}' is [{string.Join(", ", bad)}], the base weight is [{string.Join(", ", fullShape)}].");
+            }
+            _a = a.DetachFromDisposeScope();
+            _b = b.DetachFromDisposeScope();
+            _factorsOf = tensorName;
         }
-        var merged = w.to(ScalarType.Float32).add(delta, alpha: lora.Scale);
-        return merged.to(w.dtype).MoveToOuterDisposeScope();
+        return (_a!, _b!, lora.Scale);
+    }
+
+    private void ReleaseFactors()
+    {
+        _a?.Dispose();
+        _b?.Dispose();
+        _a = _b = null;
+        _factorsOf = null;
     }
 
     /// <summary>Disposes the adapter file (not the base model).</summary>
-    public void Dispose() => _adapter.Dispose();
+    public void Dispose()
+    {
+        ReleaseFactors();
+        _w32?.Dispose();
+        _delta?.Dispose();
+        _w32 = _delta = null;
+        _adapter.Dispose();
+    }
 }
