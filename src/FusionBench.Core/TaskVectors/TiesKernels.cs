@@ -14,7 +14,7 @@ namespace FusionBench.Core.TaskVectors;
 /// back to the stored dtype as PyTorch's conversion does — so the result is bit for bit the float32 merge, with no
 /// [N, n] task-vector matrix, no mask tensors and no temporaries per block. The loops are split across the cores.
 /// </summary>
-internal static unsafe class TiesKernels
+internal static unsafe partial class TiesKernels
 {
     private const int Chunk = 1 << 15;
 
@@ -55,7 +55,8 @@ internal static unsafe class TiesKernels
         Chunks(pre.numel(), op.Merge);
     }
 
-    private static void Chunks(long n, Action<long, long> body)
+    /// <summary>Runs <paramref name="body"/>(start, length) over chunks of [0, n) on every core.</summary>
+    internal static void Chunks(long n, Action<long, long> body)
     {
         long chunks = (n + Chunk - 1) / Chunk;
         if (chunks <= 1)
@@ -280,7 +281,7 @@ internal static unsafe class TiesKernels
     }
 
     /// <summary>A floating-point storage type read as float32 and written back with round-to-nearest-even.</summary>
-    private interface IStoredFloat
+    internal interface IStoredFloat
     {
         static abstract float Load(byte* data, long index);
         static abstract void Store(byte* data, long index, float value);
@@ -288,7 +289,7 @@ internal static unsafe class TiesKernels
         static abstract void Store8(byte* data, long index, Vector256<float> value);
     }
 
-    private readonly struct Bf16 : IStoredFloat
+    internal readonly struct Bf16 : IStoredFloat
     {
         public static float Load(byte* data, long index) => BitConverter.UInt32BitsToSingle((uint)((ushort*)data)[index] << 16);
 
@@ -313,7 +314,7 @@ internal static unsafe class TiesKernels
         }
     }
 
-    private readonly struct F16 : IStoredFloat
+    internal readonly struct F16 : IStoredFloat
     {
         public static float Load(byte* data, long index) => (float)((Half*)data)[index];
         public static void Store(byte* data, long index, float value) => ((Half*)data)[index] = (Half)value;
@@ -330,7 +331,7 @@ internal static unsafe class TiesKernels
         }
     }
 
-    private readonly struct F32 : IStoredFloat
+    internal readonly struct F32 : IStoredFloat
     {
         public static float Load(byte* data, long index) => ((float*)data)[index];
         public static void Store(byte* data, long index, float value) => ((float*)data)[index] = value;

@@ -86,6 +86,53 @@ public class TiesKernelsTests
         foreach (var m in models) m.Dispose();
     }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 20.0)]
+    [InlineData(ScalarType.BFloat16, 60.0)]
+    [InlineData(ScalarType.Float16, 35.0)]
+    [InlineData(ScalarType.Float32, 50.0)]
+    public void TheSignTally_GivesTheSignPassTotal_AndTheSecondPassHistograms(ScalarType dtype, double threshold)
+    {
+        // Task vectors on a coarse grid (a few multiples of 1/64 around a pretrained value of 1, so the magnitudes crowd
+        // into few buckets and exact cancellations abound): many entries have one, two or more models in their bucket
+        // of rank k. The tally's sign total must be the separate sign pass's, and its low histograms the second pass's.
+        using var g = new Generator(23);
+        const int N = 5, Rows = 300, Cols = 1000;
+        using var pre = ones(Rows, Cols).to(dtype);
+        var models = Enumerable.Range(0, N).Select(i =>
+        {
+            using var steps = randint(-4, 5, new long[] { Rows, Cols }, generator: g).to(ScalarType.Float32).div_(64);
+            return steps.add_(1).to(dtype);
+        }).ToList();
+        using var p = pre.view(-1);
+        var m = models.Select(x => x.view(-1)).ToList();
+        long d = p.numel(), k = d - (long)Math.Floor(d * threshold / 100);
+        var high = m.Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
+        TiesKernels.AddHighHistograms(p, m, high);
+        var buckets = high.Select(h => TaskVectorKernels.RadixBucket(TiesKernels.Fold(h), k)!.Value).ToArray();
+        var bucketOf = buckets.Select(b => b.Bucket).ToArray();
+        var low = m.Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
+        TiesKernels.AddLowHistograms(p, m, bucketOf, low);
+
+        var tally = new TiesSignTally(bucketOf);
+        // In two blocks, as a merge hands them over.
+        using (var a = p.narrow(0, 0, d / 2)) tally.Add(a, m.Select(x => x.narrow(0, 0, d / 2)).ToList());
+        using (var b = p.narrow(0, d / 2, d - d / 2)) tally.Add(b, m.Select(x => x.narrow(0, d / 2, d - d / 2)).ToList());
+        var thresholds = new float[N];
+        for (int i = 0; i < N; i++)
+        {
+            Assert.Equal(TiesKernels.Fold(low[i]), tally.LowHistogram(i));
+            thresholds[i] = TaskVectorKernels.RadixValue(bucketOf[i], tally.LowHistogram(i), k - buckets[i].Below);
+        }
+        long expected = TiesKernels.ElectedSignSum(p, m, thresholds);
+        Assert.Equal(expected, tally.SignTotal(thresholds));
+        Assert.True(tally.SingleAmbiguousFlips > 0 && tally.Records > 0, $"the data did not exercise the tally ({tally.SingleAmbiguousFlips} flips, {tally.Records} recorded)");
+        // Another threshold inside the same buckets gives another total, also the sign pass's: the tally is a function of it.
+        var other = thresholds.Select((t, i) => BitConverter.UInt32BitsToSingle((uint)bucketOf[i] << 16)).ToArray();
+        Assert.Equal(TiesKernels.ElectedSignSum(p, m, other), tally.SignTotal(other));
+        foreach (var x in models) x.Dispose();
+    }
+
     [Fact]
     public void ElectedSignSum_CountsTheSignsOfTheTrimmedSums()
     {

@@ -142,9 +142,9 @@ internal static class GeneralizedTaskArithmeticMerger
     /// TIES (and DARE TIES) streamed, exact to the in-memory merge: each model's trim threshold — the k-th magnitude over
     /// the whole task vector, FusionBench's rule — comes from two histogram passes over the float32 bits (high 16 bits,
     /// then the low 16 inside the bucket that holds rank k) instead of a model-sized buffer, a third pass sums the elected
-    /// signs for the model-wide majority that settles entries whose elected sign is 0, then each tensor is merged when
-    /// read. Four reads of every model instead of two, one tensor of every model in memory. Null when a tensor computes
-    /// in float64 (the bit histogram is float32's).
+    /// signs for the model-wide majority that settles entries whose elected sign is 0 (folded into the second pass for
+    /// tensors the fused kernels take), then each tensor is merged when read. Three or four reads of every model instead
+    /// of two, one tensor of every model in memory. Null when a tensor computes in float64 (the bit histogram is float32's).
     /// </summary>
     public static IWeightSource? StreamTies(MergePlan plan, double scalingFactor, DareStep? dare, TiesStep ties, IReadOnlyCollection<string> removeKeys, CancellationToken ct)
     {
@@ -152,12 +152,12 @@ internal static class GeneralizedTaskArithmeticMerger
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
         var mergedNames = plan.TensorNames.Where(n => plan.IsFloat(n) && !excluded.Contains(n)).ToList();
         if (mergedNames.Any(n => plan.ComputeType(n) != ScalarType.Float32)) return null;
-        var thresholds = StreamedThresholds(plan, mergedNames, dare, ties.Threshold, ct);
+        var thresholds = StreamedThresholds(plan, mergedNames, dare, ties.Threshold, ct, out long? tallied);
         if (thresholds is null) return null;
         // The kept magnitudes' lower bounds for the fused kernels: no threshold keeps everything.
         var keepFrom = thresholds.Select(t => t is double v ? (float)v : float.NegativeInfinity).ToArray();
-        double electedSignTotal = 0;
-        foreach (var name in mergedNames)
+        double electedSignTotal = tallied ?? 0;
+        foreach (var name in tallied is null ? mergedNames : new List<string>())
         {
             ct.ThrowIfCancellationRequested();
             if (Fused(plan, name, dare))
@@ -236,8 +236,14 @@ internal static class GeneralizedTaskArithmeticMerger
     }
 
     /// <summary>Each model's trim threshold by two streamed histogram passes; null when a magnitude's bits are not ordered (negative).</summary>
-    private static IReadOnlyList<double?>? StreamedThresholds(MergePlan plan, IReadOnlyList<string> names, DareStep? dare, double threshold, CancellationToken ct)
+    /// <remarks>
+    /// When every tensor goes through the fused kernels, the second pass also tallies the elected signs
+    /// (<see cref="TiesSignTally"/>) and <paramref name="signTotal"/> is the model-wide sum the sign pass would give, so
+    /// that pass is skipped; otherwise it is null.
+    /// </remarks>
+    private static IReadOnlyList<double?>? StreamedThresholds(MergePlan plan, IReadOnlyList<string> names, DareStep? dare, double threshold, CancellationToken ct, out long? signTotal)
     {
+        signTotal = null;
         var pre = plan.Pretrained!;
         long d = names.Sum(n => plan.Infos[n].ElementCount);
         double fraction = threshold > 1 ? threshold / 100.0 : threshold;
@@ -269,6 +275,14 @@ internal static class GeneralizedTaskArithmeticMerger
         var buckets = high.Select(h => TaskVectorKernels.RadixBucket(TiesKernels.Fold(h), k)).ToArray();
         if (buckets.Any(b => b is null)) return null;
         var bucketOf = buckets.Select(b => b!.Value.Bucket).ToArray();
+        if (names.All(n => Fused(plan, n, dare)) && bucketOf.All(b => b < 0x7F80))
+        {
+            var tally = new TiesSignTally(bucketOf);
+            Pass((_, _) => throw new InvalidOperationException("Every tensor is fused."), (p, models) => tally.Add(p, models));
+            var found = Enumerable.Range(0, plan.Count).Select(i => TaskVectorKernels.RadixValue(bucketOf[i], tally.LowHistogram(i), k - buckets[i]!.Value.Below)).ToList();
+            signTotal = tally.SignTotal(found);
+            return found.Select(t => (double?)t).ToList();
+        }
         Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, bucketOf[i], low[i]), (p, models) => TiesKernels.AddLowHistograms(p, models, bucketOf, low));
         return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(bucketOf[i], TiesKernels.Fold(low[i]), k - buckets[i]!.Value.Below)).ToList();
     }
