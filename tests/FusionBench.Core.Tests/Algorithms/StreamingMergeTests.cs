@@ -56,7 +56,7 @@ public class StreamingMergeTests
     [InlineData("ties_merging", true)]
     [InlineData("ties_merging", true, "threshold", "60", "merge_func", "mean")]
     [InlineData("dare_ties_merging", true)]
-    [InlineData("slerp", false)]
+    [InlineData("slerp", true)]
     [InlineData("magmax", true)]
     [InlineData("model_stock", true)]
     [InlineData("model_stock", true, "average", "cosine", "filter_wise", "true")]

@@ -20,6 +20,21 @@ public sealed class SlerpAlgorithm(SlerpOptions options, ILogger<SlerpAlgorithm>
     /// <inheritdoc />
     protected override StateDict FuseCore(IModelPool modelPool, FusionContext context)
     {
+        var (plan, step) = Plan(modelPool);
+        return plan.MergeEachTensor(step, context.CancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Each tensor is interpolated whole (Ω comes from the whole tensor's norms), when the writer reads it.</remarks>
+    protected override IWeightSource? StreamCore(IModelPool modelPool, FusionContext context)
+    {
+        var (plan, step) = Plan(modelPool);
+        return plan.Lazily(step);
+    }
+
+    /// <summary>The plan over the two models and the per-tensor interpolation.</summary>
+    private (MergePlan Plan, Func<string, Tensor> Step) Plan(IModelPool modelPool)
+    {
         MergePlan plan;
         if (Options.Model is string model)
         {
@@ -37,8 +52,6 @@ public sealed class SlerpAlgorithm(SlerpOptions options, ILogger<SlerpAlgorithm>
             plan = MergePlan.Create(modelPool, Info.Name, requirePretrained: false);
         }
         var (v0, v1) = plan.Pretrained is not null ? (plan.Pretrained, plan.Models[0]) : (plan.Models[0], plan.Models[1]);
-        return plan.MergeEachTensor(name =>
-            TaskVectorKernels.Slerp(Options.T, plan.ReadCompute(v0, name), plan.ReadCompute(v1, name), Options.DotThreshold, Options.Epsilon),
-            context.CancellationToken);
+        return (plan, name => TaskVectorKernels.Slerp(Options.T, plan.ReadCompute(v0, name), plan.ReadCompute(v1, name), Options.DotThreshold, Options.Epsilon));
     }
 }
