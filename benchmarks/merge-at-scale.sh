@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peak memory and wall time of `fusionbench merge` on Qwen2-shaped bf16 folders (4 fine-tunes + pretrained, sharded at
 # 1 GB), next to the floor of reading every input once and writing one output (cat > file) and to PyTorch baselines.
-# Run alone on the machine. Usage: benchmarks/merge-at-scale.sh [DIR] [LAYERS[:SIZE]...]   (SIZE 0.5b or 1.5b;
+# Neither the floor nor the merges sync their output to disk (both leave it in the page cache). Run alone on the machine. Usage: benchmarks/merge-at-scale.sh [DIR] [LAYERS[:SIZE]...]   (SIZE 0.5b or 1.5b;
 # default "8 24"; the issue's two sizes: "24 28:1.5b").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ measure() { # label, command...
 echo "| layers | run | wall (m:ss) | peak RSS (MB) |"
 echo "|---:|---|---:|---:|"
 floor() { # label, dir: read all five inputs once, write one output of the same size
-  measure "$1" bash -c "cat $2/task*/*.safetensors > /dev/null; cat $2/pretrained/*.safetensors > $2/floor.bin; sync"
+  measure "$1" bash -c "cat $2/task*/*.safetensors > /dev/null; cat $2/pretrained/*.safetensors > $2/floor.bin"
   rm -f "$2/floor.bin"
 }
 for item in $depths; do
