@@ -121,8 +121,12 @@ public sealed class MergePlan
         return converted;
     }
 
-    /// <summary>Elements per row block of <see cref="MergeRows"/> (1M: 4 MB in float32; one reused buffer per model holds a block).</summary>
-    public const long BlockElements = 1 << 20;
+    /// <summary>
+    /// Elements per row block of <see cref="MergeRows"/> (256K: 1 MB in float32; one reused buffer per model holds a block).
+    /// Small enough that a block read from the page cache is still in cache when the kernel reads it: 256K blocks merged
+    /// the 0.5B benchmark 12–20 % faster than 1M blocks in alternating runs.
+    /// </summary>
+    public const long BlockElements = 1 << 18;
 
     /// <summary>
     /// Merges one tensor block by block along its first dimension with an element-wise function of the pretrained
