@@ -23,7 +23,10 @@ internal sealed unsafe class TiesSignTally
     private readonly uint[] _buckets;
     private readonly long[][] _low;
     private readonly long[][] _delta;
-    private readonly List<int> _records = new(); // per interaction: μ·256 + |S|, then model·2¹⁶ + low bits per model of S
+    // Per interaction: μ·256 + |S|, then model·2¹⁶ + low bits per model of S; in chunks of 2¹⁶ numbers, so the store
+    // grows by what it holds (a doubling list would hold up to twice that).
+    private readonly List<int[]> _chunks = new();
+    private long _recorded;
     private long _base;
 
     /// <summary>A tally for the models whose buckets of rank k are <paramref name="buckets"/> (high 16 bits of |τ|).</summary>
@@ -39,7 +42,18 @@ internal sealed unsafe class TiesSignTally
     public bool Overflowed { get; private set; }
 
     /// <summary>Numbers recorded for interactions of several ambiguous models, for tests.</summary>
-    internal int Records => _records.Count;
+    internal long Records => _recorded;
+
+    private const int ChunkBits = 16;
+
+    private int Recorded(long index) => _chunks[(int)(index >> ChunkBits)][index & ((1 << ChunkBits) - 1)];
+
+    private void Record(int value)
+    {
+        if ((_recorded & ((1 << ChunkBits) - 1)) == 0) _chunks.Add(new int[1 << ChunkBits]);
+        _chunks[^1][_recorded & ((1 << ChunkBits) - 1)] = value;
+        _recorded++;
+    }
 
     /// <summary>Entries with one ambiguous model whose sign depends on the threshold, for tests.</summary>
     internal long SingleAmbiguousFlips => _delta.Sum(d => d.Sum(Math.Abs));
@@ -63,11 +77,11 @@ internal sealed unsafe class TiesSignTally
             for (int low = (int)(bits & 0xFFFF); low < 1 << 16; low++) total += _delta[i][low];
         }
         var from = thresholds.Select(x => (int)(BitConverter.SingleToUInt32Bits(x) & 0xFFFF)).ToArray();
-        for (int r = 0; r < _records.Count;)
+        for (long r = 0; r < _recorded;)
         {
-            int head = _records[r], size = head & 0xFF;
+            int head = Recorded(r), size = head & 0xFF;
             bool all = true;
-            for (int q = 1; q <= size; q++) all &= (_records[r + q] & 0xFFFF) >= from[_records[r + q] >> 16];
+            for (int q = 1; q <= size; q++) all &= (Recorded(r + q) & 0xFFFF) >= from[Recorded(r + q) >> 16];
             if (all) total += head >> 8; // arithmetic shift: μ keeps its sign
             r += 1 + size;
         }
@@ -193,7 +207,7 @@ internal sealed unsafe class TiesSignTally
     /// </summary>
     private long Several(float* t, uint* amb, int stride, int n, int c)
     {
-        if (c > 16 || n > 1 << 15) { lock (_records) Overflowed = true; return 0; }
+        if (c > 16 || n > 1 << 15) { lock (_chunks) Overflowed = true; return 0; }
         Span<int> which = stackalloc int[c];
         for (int i = 0, q = 0; i < n; i++) if (amb[i * stride] != 0) which[q++] = i;
         int subsets = 1 << c;
@@ -217,13 +231,13 @@ internal sealed unsafe class TiesSignTally
         for (int set = 3; set < subsets; set++)
         {
             if (mu[set] == 0 || BitOperations.PopCount((uint)set) < 2) continue;
-            lock (_records)
+            lock (_chunks)
             {
-                if (_records.Count >= MaxRecords) { Overflowed = true; continue; }
+                if (_recorded >= MaxRecords) { Overflowed = true; continue; }
                 // One record: μ_S · 256 + |S|, then model · 2¹⁶ + low bits for each model of S.
-                _records.Add(mu[set] * 256 + BitOperations.PopCount((uint)set));
+                Record(mu[set] * 256 + BitOperations.PopCount((uint)set));
                 for (int b = 0; b < c; b++)
-                    if (((set >> b) & 1) != 0) _records.Add((which[b] << 16) | (int)Low(t[which[b] * stride]));
+                    if (((set >> b) & 1) != 0) Record((which[b] << 16) | (int)Low(t[which[b] * stride]));
             }
         }
         return mu[0];
