@@ -132,34 +132,24 @@ public sealed class LoraAdapter : IWeightSource
     /// <inheritdoc />
     public void ReadRowsInto(string tensorName, long start, long count, Tensor destination)
     {
-        if (_replaced.ContainsKey(tensorName) || !_adapted.ContainsKey(tensorName))
+        if (_replaced.TryGetValue(tensorName, out var saved))
         {
-            if (_replaced.TryGetValue(tensorName, out var saved)) _adapter.ReadRowsInto(saved, start, count, destination);
-            else _base.ReadRowsInto(tensorName, start, count, destination);
+            _adapter.ReadRowsInto(saved, start, count, destination);
+            return;
+        }
+        if (!_adapted.ContainsKey(tensorName))
+        {
+            _base.ReadRowsInto(tensorName, start, count, destination);
             return;
         }
         // W's rows land in the destination, then W + s·(B·A)[rows] is formed in float32 in two buffers reused from
-        // block to block (the same operations as AddDelta, so the same bits) and written back over them in W's dtype.
+        // block to block and written back over them in W's dtype.
         _base.ReadRowsInto(tensorName, start, count, destination);
-        using var scope = NewDisposeScope();
-        var (a, b, scale) = Factors(tensorName);
         long n = destination.numel();
         using var w32 = Scratch(ref _w32, n);
-        using var d32 = Scratch(ref _delta, n);
-        if (_fanInFanOut)
-        {
-            using var product = d32.view(b.shape[0], count).addmm_(b, a.narrow(1, start, count), beta: 0, alpha: 1);
-            using var delta = product.t();
-            using var rows = w32.view(delta.shape).copy_(destination.view(delta.shape));
-            rows.add_(delta, alpha: scale);
-        }
-        else
-        {
-            using var bRows = b.narrow(0, start, count);
-            using var delta = d32.view(count, a.shape[1]).addmm_(bRows, a, beta: 0, alpha: 1);
-            using var rows = w32.view(delta.shape).copy_(destination.view(delta.shape));
-            rows.add_(delta, alpha: scale);
-        }
+        using var product = Scratch(ref _delta, n);
+        w32.copy_(destination);
+        AddDelta(tensorName, start, count, w32, product);
         destination.copy_(w32);
     }
 
@@ -183,16 +173,25 @@ public sealed class LoraAdapter : IWeightSource
     {
         using var scope = NewDisposeScope();
         using var w = wRows;
-        return AddDelta(tensorName, w, start, count).to(w.dtype).MoveToOuterDisposeScope();
+        var w32 = empty(w.shape, ScalarType.Float32).copy_(w); // a copy: W may be the base model's own memory
+        AddDelta(tensorName, start, count, w32, empty(w.numel(), ScalarType.Float32));
+        return w32.to(w.dtype).MoveToOuterDisposeScope();
     }
 
-    /// <summary>W[rows] (any dtype, flat or shaped) in float32 plus s·(B·A)[rows]: a new float32 tensor shaped as those rows.</summary>
-    private Tensor AddDelta(string tensorName, Tensor wRows, long start, long count)
+    /// <summary>
+    /// <paramref name="w32"/> (rows start … start + count − 1 of W in float32) += s·(B·A) of those rows, the product
+    /// formed in <paramref name="product"/> (as many float32 elements): the one formula of <see cref="Read"/>,
+    /// <see cref="ReadRows"/> and <see cref="ReadRowsInto"/>.
+    /// </summary>
+    private void AddDelta(string tensorName, long start, long count, Tensor w32, Tensor product)
     {
+        using var scope = NewDisposeScope();
         var (a, b, scale) = Factors(tensorName);
         // fan_in_fan_out stores W as [in, out], so ΔW = (B·A)ᵀ and its rows are columns of B·A.
-        var delta = _fanInFanOut ? b.matmul(a.narrow(1, start, count)).t() : b.narrow(0, start, count).matmul(a);
-        return wRows.to(ScalarType.Float32).view(delta.shape).add(delta, alpha: scale);
+        var delta = _fanInFanOut
+            ? product.view(b.shape[0], count).addmm_(b, a.narrow(1, start, count), beta: 0, alpha: 1).t()
+            : product.view(count, a.shape[1]).addmm_(b.narrow(0, start, count), a, beta: 0, alpha: 1);
+        w32.view(delta.shape).add_(delta, alpha: scale);
     }
 
     /// <summary>

@@ -14,7 +14,7 @@ namespace FusionBench.Core.TaskVectors;
 /// back to the stored dtype as PyTorch's conversion does — so the result is bit for bit the float32 merge, with no
 /// [N, n] task-vector matrix, no mask tensors and no temporaries per block. The loops are split across the cores.
 /// </summary>
-internal static unsafe partial class TiesKernels
+internal static unsafe class TiesKernels
 {
     private const int Chunk = 1 << 15;
 

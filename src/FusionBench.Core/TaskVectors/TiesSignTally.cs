@@ -70,13 +70,14 @@ internal sealed unsafe class TiesSignTally
         if (Overflowed) return null;
         int n = _buckets.Length;
         long total = _base;
+        var from = new int[n]; // per model, the low bits from which its bucket's magnitudes are kept
         for (int i = 0; i < n; i++)
         {
             uint bits = BitConverter.SingleToUInt32Bits(thresholds[i]);
             if (bits >> 16 != _buckets[i]) throw new ArgumentException($"Model {i}'s threshold is not in its bucket.", nameof(thresholds));
-            for (int low = (int)(bits & 0xFFFF); low < 1 << 16; low++) total += _delta[i][low];
+            from[i] = (int)(bits & 0xFFFF);
+            for (int low = from[i]; low < 1 << 16; low++) total += _delta[i][low];
         }
-        var from = thresholds.Select(x => (int)(BitConverter.SingleToUInt32Bits(x) & 0xFFFF)).ToArray();
         for (long r = 0; r < _recorded;)
         {
             int head = Recorded(r), size = head & 0xFF;
@@ -160,7 +161,7 @@ internal sealed unsafe class TiesSignTally
             for (int i = 0; i < n; i++)
             {
                 float tv = T.Load(m[i], j) - pv;
-                uint hi = (BitConverter.SingleToUInt32Bits(tv) & 0x7FFF_FFFFu) >> 16;
+                uint hi = High(tv);
                 bool kept = hi > _buckets[i], a = hi == _buckets[i];
                 ex += kept ? tv : 0f;
                 inc += kept || a ? tv : 0f;
@@ -185,7 +186,7 @@ internal sealed unsafe class TiesSignTally
             if (amb[i * stride] == 0) continue;
             ambiguous++;
             only = i;
-            Interlocked.Increment(ref _low[i][BitConverter.SingleToUInt32Bits(t[i * stride]) & 0xFFFF]);
+            Interlocked.Increment(ref _low[i][Low(t[i * stride])]);
         }
         int dropped = Sign(sumDropped);
         if (ambiguous == 0) return dropped;
@@ -198,7 +199,11 @@ internal sealed unsafe class TiesSignTally
         return Several(t, amb, stride, n, ambiguous);
     }
 
+    /// <summary>The low 16 bits of |v| (those of v: the sign is bit 31).</summary>
     private static uint Low(float v) => BitConverter.SingleToUInt32Bits(v) & 0xFFFF;
+
+    /// <summary>The high 16 bits of |v|: its bucket.</summary>
+    private static uint High(float v) => (BitConverter.SingleToUInt32Bits(v) & 0x7FFF_FFFFu) >> 16;
 
     /// <summary>
     /// An entry with c ≥ 2 ambiguous models. Its sign for each subset K of them kept, s_K (in-order sums), is written as
@@ -219,7 +224,7 @@ internal sealed unsafe class TiesSignTally
             {
                 float v = t[i * stride];
                 if (amb[i * stride] != 0) sum += ((kept >> q++) & 1) != 0 ? v : 0f;
-                else sum += (BitConverter.SingleToUInt32Bits(v) & 0x7FFF_FFFFu) >> 16 > _buckets[i] ? v : 0f;
+                else sum += High(v) > _buckets[i] ? v : 0f;
             }
             mu[kept] = Sign(sum);
         }

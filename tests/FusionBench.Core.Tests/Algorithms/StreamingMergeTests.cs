@@ -1,5 +1,4 @@
 using FusionBench.Core.Algorithms;
-using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 using FusionBench.Core.TaskVectors;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
@@ -20,15 +19,6 @@ public class StreamingMergeTests
         return services.GetRequiredService<FusionBench.Core.DependencyInjection.IFusionAlgorithmProvider>()
             .Create(method, set.Select(p => new KeyValuePair<string, string>(p.Key, p.Value)));
     }
-
-    /// <summary>
-    /// TIES by the tensor-op path (a model-sized magnitude buffer and kth value for the thresholds, [N, n] task-vector
-    /// matrices, the zero-sign fix-ups afterwards): the independent reference for the fused, streamed kernels, which
-    /// <c>Fuse</c> itself now uses.
-    /// </summary>
-    private static StateDict TiesByTensorOps(IModelPool pool, double threshold = 20, MergeFunction mergeFunction = MergeFunction.Sum) =>
-        GeneralizedTaskArithmeticMerger.Merge(MergePlan.Create(pool, "ties_merging", requirePretrained: true), 0.3, dare: null,
-            new TiesStep(threshold, mergeFunction), Array.Empty<string>(), default, tensorOps: true);
 
     /// <summary>The golden pool written as bf16 Hugging Face folders with a config and tokenizer files.</summary>
     private static ModelPool Bf16Pool(TempDir dir)
@@ -89,7 +79,7 @@ public class StreamingMergeTests
         if (method == "ties_merging")
         {
             bool mean = set.Contains("mean");
-            using var reference = TiesByTensorOps(pool, mean ? 60 : 20, mean ? MergeFunction.Mean : MergeFunction.Sum);
+            using var reference = TestData.TiesByTensorOps(pool, mean ? 60 : 20, mean ? MergeFunction.Mean : MergeFunction.Sum);
             TestData.AssertClose(reference, written, atol: 0, rtol: 0);
         }
         Assert.Equal(inMemory.Weights.Count, result.Tensors);
@@ -121,7 +111,7 @@ public class StreamingMergeTests
         m2.Add("b.weight", pre["b.weight"] + 0.5 * up);
         using var pool = new ModelPool(pre, new[] { new KeyValuePair<string, IWeightSource>("m1", m1), new("m2", m2) });
         var ties = Create("ties_merging", ("threshold", "100"), ("merge_func", mergeFunc));
-        using var inMemory = TiesByTensorOps(pool, 100, Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true));
+        using var inMemory = TestData.TiesByTensorOps(pool, 100, Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true));
         using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
         TestData.AssertClose(inMemory, streamed, atol: 0, rtol: 0);
         using var first = streamed.Read("a.weight");
@@ -134,7 +124,7 @@ public class StreamingMergeTests
     [InlineData("ties_merging")]
     public void ATensorAboveOneBlock_IsMergedRowBlockByRowBlockFromRangedReads_ToTheSameBits(string method)
     {
-        // One bf16 "embedding" of 2,100 × 2,048 (4.3M > MergePlan.BlockElements, so two row blocks read from the files)
+        // One bf16 "embedding" of 2,100 × 2,048 (4.3M > MergePlan.BlockElements, so several row blocks read from the files)
         // plus a small tensor: streamed equals the whole-tensor merge (TIES: the in-memory merge; others: by hand).
         Assert.True(2100L * 2048 > MergePlan.BlockElements);
         using var dir = TestData.NewTempDir();
@@ -156,7 +146,7 @@ public class StreamingMergeTests
         using var embed = streamed.Read("embed.weight");
         if (method == "ties_merging")
         {
-            using var inMemory = TiesByTensorOps(pool);
+            using var inMemory = TestData.TiesByTensorOps(pool);
             TestData.AssertClose(inMemory, streamed, atol: 0, rtol: 0);
             return;
         }

@@ -1,8 +1,8 @@
 using FusionBench.Core.Algorithms;
-using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 using FusionBench.Core.Algorithms.Merging.TiesMerging;
 using FusionBench.Core.ModelPools;
 using FusionBench.Core.TaskVectors;
+using FusionBench.Core.Tests.TestSupport;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
@@ -69,8 +69,7 @@ public class TiesKernelsTests
         var options = new TiesMergingOptions { Threshold = threshold, ScalingFactor = lambda, MergeFunc = Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true) };
         var ties = new TiesMergingAlgorithm(options);
         // The tensor-op path (model-sized threshold buffer, [N, n] matrices) is the reference; Fuse uses the kernels too.
-        using var inMemory = GeneralizedTaskArithmeticMerger.Merge(MergePlan.Create(pool, "ties_merging", requirePretrained: true), lambda, dare: null,
-            new TiesStep(threshold, options.MergeFunc), Array.Empty<string>(), default, tensorOps: true);
+        using var inMemory = TestData.TiesByTensorOps(pool, threshold, options.MergeFunc, lambda);
         using var fused = ties.Fuse(pool);
         using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
         foreach (var name in pre.TensorNames)

@@ -53,7 +53,7 @@ internal static class GeneralizedTaskArithmeticMerger
         if (dare is null && !tensorOps)
         {
             using var streamed = StreamTies(plan, scalingFactor, dare, ties, removeKeys, ct);
-            if (streamed is not null) return Materialize(plan, streamed, ct);
+            if (streamed is not null) return plan.MergeEachTensor(streamed.Read, ct);
         }
         var pre = plan.Pretrained ?? throw new InvalidOperationException("The plan has no pretrained model.");
         var excluded = new HashSet<string>(removeKeys, StringComparer.Ordinal);
@@ -110,30 +110,10 @@ internal static class GeneralizedTaskArithmeticMerger
         }
     }
 
-    /// <summary>Every tensor of a lazily merged source, read into memory in the plan's order.</summary>
-    private static StateDict Materialize(MergePlan plan, IWeightSource merged, CancellationToken ct)
-    {
-        var output = new StateDict("merged");
-        try
-        {
-            foreach (var name in plan.TensorNames)
-            {
-                ct.ThrowIfCancellationRequested();
-                output.Add(name, merged.Read(name));
-            }
-            return output;
-        }
-        catch
-        {
-            output.Dispose();
-            throw;
-        }
-    }
-
     /// <summary>
     /// Task arithmetic and DARE task arithmetic computed tensor by tensor as they are read (<see cref="MergePlan.Lazily"/>):
-    /// every tensor's merge depends on that tensor alone. (TIES does not stream: its threshold and the zero-sign fix
-    /// look at the whole model.)
+    /// every tensor's merge depends on that tensor alone. (TIES, whose threshold and zero-sign fill look at the whole
+    /// model, streams through <see cref="StreamTies"/>.)
     /// </summary>
     public static IWeightSource Stream(MergePlan plan, double scalingFactor, DareStep? dare, IReadOnlyCollection<string> removeKeys) =>
         plan.LazilyInRowBlocks(Step(plan, scalingFactor, dare, removeKeys));
@@ -157,20 +137,21 @@ internal static class GeneralizedTaskArithmeticMerger
         // The kept magnitudes' lower bounds for the fused kernels: no threshold keeps everything.
         var keepFrom = thresholds.Select(t => t is double v ? (float)v : float.NegativeInfinity).ToArray();
         double electedSignTotal = tallied ?? 0;
-        foreach (var name in tallied is null ? mergedNames : new List<string>())
-        {
-            ct.ThrowIfCancellationRequested();
-            if (Fused(plan, name, dare))
+        if (tallied is null) // the sign pass, unless the second histogram pass tallied the signs
+            foreach (var name in mergedNames)
             {
-                plan.ForEachStoredBlock(name, (_, p, models) => electedSignTotal += TiesKernels.ElectedSignSum(p, models, keepFrom));
-                continue;
+                ct.ThrowIfCancellationRequested();
+                if (Fused(plan, name, dare))
+                {
+                    plan.ForEachStoredBlock(name, (_, p, models) => electedSignTotal += TiesKernels.ElectedSignSum(p, models, keepFrom));
+                    continue;
+                }
+                ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
+                {
+                    TaskVectorKernels.Trim(tv, thresholds);
+                    electedSignTotal += TaskVectorKernels.ElectSign(tv).sum().ToDouble();
+                });
             }
-            ForTaskVectors(plan, name, dare, (_, _, _, tv) =>
-            {
-                TaskVectorKernels.Trim(tv, thresholds);
-                electedSignTotal += TaskVectorKernels.ElectSign(tv).sum().ToDouble();
-            });
-        }
         int majority = Math.Sign(electedSignTotal);
         var mergedSet = new HashSet<string>(mergedNames, StringComparer.Ordinal);
         Tensor MergeBlock(Tensor p, Tensor tv)
@@ -251,7 +232,6 @@ internal static class GeneralizedTaskArithmeticMerger
         if (k <= 0 || d == 0) return Enumerable.Repeat<double?>(null, plan.Count).ToList();
         // The fused kernels count into four interleaved copies (TiesKernels.Fold adds them); the tensor path into the first.
         var high = Enumerable.Range(0, plan.Count).Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
-        var low = Enumerable.Range(0, plan.Count).Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
         void Pass(Action<int, Tensor> count, Action<Tensor, IReadOnlyList<Tensor>> fused)
         {
             foreach (var name in names)
@@ -275,16 +255,25 @@ internal static class GeneralizedTaskArithmeticMerger
         var buckets = high.Select(h => TaskVectorKernels.RadixBucket(TiesKernels.Fold(h), k)).ToArray();
         if (buckets.Any(b => b is null)) return null;
         var bucketOf = buckets.Select(b => b!.Value.Bucket).ToArray();
+        // The second pass counts the low bits inside each model's bucket; when every tensor goes through the fused
+        // kernels it also tallies the elected signs (the low histograms come out of the tally then).
+        TiesSignTally? tally = null;
+        Func<int, long[]> lowOf;
         if (names.All(n => Fused(plan, n, dare)) && bucketOf.All(b => b < 0x7F80))
         {
-            var tally = new TiesSignTally(bucketOf);
-            Pass((_, _) => throw new InvalidOperationException("Every tensor is fused."), (p, models) => tally.Add(p, models));
-            var found = Enumerable.Range(0, plan.Count).Select(i => TaskVectorKernels.RadixValue(bucketOf[i], tally.LowHistogram(i), k - buckets[i]!.Value.Below)).ToList();
-            signTotal = tally.SignTotal(found);
-            return found.Select(t => (double?)t).ToList();
+            var t = tally = new TiesSignTally(bucketOf);
+            Pass((_, _) => throw new InvalidOperationException("Every tensor is fused."), (p, models) => t.Add(p, models));
+            lowOf = t.LowHistogram;
         }
-        Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, bucketOf[i], low[i]), (p, models) => TiesKernels.AddLowHistograms(p, models, bucketOf, low));
-        return Enumerable.Range(0, plan.Count).Select(i => (double?)TaskVectorKernels.RadixValue(bucketOf[i], TiesKernels.Fold(low[i]), k - buckets[i]!.Value.Below)).ToList();
+        else
+        {
+            var low = Enumerable.Range(0, plan.Count).Select(_ => new long[TiesKernels.HistogramLength]).ToArray();
+            Pass((i, magnitudes) => TaskVectorKernels.AddLowHistogram(magnitudes, bucketOf[i], low[i]), (p, models) => TiesKernels.AddLowHistograms(p, models, bucketOf, low));
+            lowOf = i => TiesKernels.Fold(low[i]);
+        }
+        var found = Enumerable.Range(0, plan.Count).Select(i => TaskVectorKernels.RadixValue(bucketOf[i], lowOf(i), k - buckets[i]!.Value.Below)).ToList();
+        signTotal = tally?.SignTotal(found);
+        return found.Select(v => (double?)v).ToList();
     }
 
     /// <summary>θ₀ + λ·Σᵢ τᵢ for one tensor (τᵢ DARE-dropped when asked); remove_keys keep θ₀.</summary>
