@@ -1,5 +1,6 @@
 using FusionBench.Core.Algorithms;
 using FusionBench.Core.TaskVectors;
+using FusionBench.Core.Tests.TaskVectors;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
 using FusionBench.Core.Tests.TestSupport;
@@ -79,7 +80,7 @@ public class StreamingMergeTests
         if (method == "ties_merging")
         {
             bool mean = set.Contains("mean");
-            using var reference = TestData.TiesByTensorOps(pool, mean ? 60 : 20, mean ? MergeFunction.Mean : MergeFunction.Sum);
+            using var reference = TiesReference.ByTensorOps(pool, mean ? 60 : 20, mean ? MergeFunction.Mean : MergeFunction.Sum);
             TestData.AssertClose(reference, written, atol: 0, rtol: 0);
         }
         Assert.Equal(inMemory.Weights.Count, result.Tensors);
@@ -111,7 +112,7 @@ public class StreamingMergeTests
         m2.Add("b.weight", pre["b.weight"] + 0.5 * up);
         using var pool = new ModelPool(pre, new[] { new KeyValuePair<string, IWeightSource>("m1", m1), new("m2", m2) });
         var ties = Create("ties_merging", ("threshold", "100"), ("merge_func", mergeFunc));
-        using var inMemory = TestData.TiesByTensorOps(pool, 100, Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true));
+        using var inMemory = TiesReference.ByTensorOps(pool, 100, Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true));
         using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
         TestData.AssertClose(inMemory, streamed, atol: 0, rtol: 0);
         using var first = streamed.Read("a.weight");
@@ -146,7 +147,7 @@ public class StreamingMergeTests
         using var embed = streamed.Read("embed.weight");
         if (method == "ties_merging")
         {
-            using var inMemory = TestData.TiesByTensorOps(pool);
+            using var inMemory = TiesReference.ByTensorOps(pool);
             TestData.AssertClose(inMemory, streamed, atol: 0, rtol: 0);
             return;
         }

@@ -69,7 +69,7 @@ public class TiesKernelsTests
         var options = new TiesMergingOptions { Threshold = threshold, ScalingFactor = lambda, MergeFunc = Enum.Parse<MergeFunction>(mergeFunc, ignoreCase: true) };
         var ties = new TiesMergingAlgorithm(options);
         // The tensor-op path (model-sized threshold buffer, [N, n] matrices) is the reference; Fuse uses the kernels too.
-        using var inMemory = TestData.TiesByTensorOps(pool, threshold, options.MergeFunc, lambda);
+        using var inMemory = TiesReference.ByTensorOps(pool, threshold, options.MergeFunc, lambda);
         using var fused = ties.Fuse(pool);
         using var streamed = ((IStreamingFusionAlgorithm)ties).FuseStreaming(pool)!;
         foreach (var name in pre.TensorNames)

@@ -1,8 +1,5 @@
-using FusionBench.Core.Algorithms;
-using FusionBench.Core.Algorithms.Merging.GeneralizedTaskArithmetic;
 using FusionBench.Core.Checkpoints;
 using FusionBench.Core.ModelPools;
-using FusionBench.Core.TaskVectors;
 using TorchSharp;
 using Xunit;
 
@@ -22,15 +19,6 @@ internal static class TestData
         ModelPool.FromCheckpoints(GoldenModel("pretrained"), GoldenTasks.Select(t => new KeyValuePair<string, string>(t, GoldenModel(t))));
 
     public static TempDir NewTempDir() => new();
-
-    /// <summary>
-    /// TIES by the tensor-op path (a model-sized magnitude buffer and kth value for the thresholds, [N, n] task-vector
-    /// matrices, the zero-sign fix-ups afterwards): the independent reference for the fused kernels, which <c>Fuse</c>
-    /// and the streamed merge use.
-    /// </summary>
-    public static StateDict TiesByTensorOps(IModelPool pool, double threshold = 20, MergeFunction mergeFunction = MergeFunction.Sum, double scalingFactor = 0.3) =>
-        GeneralizedTaskArithmeticMerger.Merge(MergePlan.Create(pool, "ties_merging", requirePretrained: true), scalingFactor, dare: null,
-            new TiesStep(threshold, mergeFunction), Array.Empty<string>(), default, tensorOps: true);
 
     /// <summary>Asserts equal names, dtypes, shapes and values within <paramref name="atol"/> + <paramref name="rtol"/>·|expected|.</summary>
     public static void AssertClose(IWeightSource expected, IWeightSource actual, double atol = 1e-6, double rtol = 1e-5)
